@@ -1,0 +1,254 @@
+"""The `paperfeed` command: serve the site, run the worker, ingest papers, print stats.
+
+The command line and the web site are one program: every subcommand sets Django up with
+the same settings and calls the same functions the site uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import date
+
+log = logging.getLogger("paperfeed")
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
+    import django
+
+    django.setup()
+
+
+def migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-12-04") from exc
+
+
+# --- serve and worker --------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.db import connections
+
+    from paperfeed.papers.models import IngestRun, Paper
+
+    migrate()
+    print(
+        f"paperfeed: data in {settings.HOME}, database {settings.DATABASES['default']['ENGINE'].split('.')[-1]}"
+    )
+    if args.demo:
+        from paperfeed.papers.demo import fill_demo
+
+        print(f"paperfeed: demo data: {fill_demo()}")
+    elif not Paper.objects.exists() and not IngestRun.objects.exists() and not args.no_fetch:
+        from paperfeed.papers.ingest import check_upstream
+        from paperfeed.papers.tasks import fetch_announcements
+
+        problem = check_upstream(settings.PAPERFEED_ARXIV_LISTING_URL)
+        if problem:
+            print(
+                "paperfeed: OFFLINE: cannot reach arXiv "
+                f"({settings.PAPERFEED_ARXIV_LISTING_URL}: {problem}).\n"
+                "  The site starts empty. Try `paperfeed serve --demo`, or load papers with "
+                "`paperfeed ingest file PATH`."
+            )
+        else:
+            fetch_announcements.enqueue(settings.PAPERFEED_CATEGORIES)
+            print(
+                "paperfeed: fresh instance: fetching today's arXiv announcements for "
+                f"{', '.join(settings.PAPERFEED_CATEGORIES)} in the background"
+            )
+    connections.close_all()  # never share a database connection across fork()
+    from paperfeed.server import run_server
+
+    return run_server(
+        args.host,
+        args.port,
+        workers=args.workers,
+        threads=args.threads,
+        with_worker=not args.no_worker,
+    )
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    if not args.no_migrate:
+        migrate()
+    call_command(
+        "db_worker",
+        "--queue-name",
+        "*",
+        "--interval",
+        str(args.interval),
+        "--no-startup-delay",
+        *(["--max-tasks", str(args.max_tasks)] if args.max_tasks else []),
+    )
+    return 0
+
+
+# --- ingest ------------------------------------------------------------------------------
+
+
+def _finish(outcomes) -> int:
+    code = 0
+    for outcome in outcomes:
+        print(outcome.summary())
+        code = max(code, outcome.exit_code)
+    return code
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from paperfeed.papers import ingest
+    from paperfeed.papers.records import RecordError
+
+    migrate()
+    options = {"resume": not args.restart, "echo": lambda line: print(line, file=sys.stderr)}
+    try:
+        if args.source == "file":
+            return _finish(
+                [ingest.ingest_file(path, args.format, **options) for path in args.paths]
+            )
+        if args.source == "ids":
+            return _finish([ingest.ingest_ids(args.ids, **options)])
+        if args.source == "hf":
+            return _finish([ingest.ingest_hf(args.date, **options)])
+        if args.source == "arxiv":
+            from django.conf import settings
+
+            categories = args.category or settings.PAPERFEED_CATEGORIES
+            if args.from_date or args.until_date or args.oai:
+                return _finish(
+                    [
+                        ingest.ingest_oai(c, args.from_date, args.until_date, **options)
+                        for c in categories
+                    ]
+                )
+            return _finish(
+                [ingest.ingest_listing(c, enrich=not args.no_enrich, **options) for c in categories]
+            )
+    except (FileNotFoundError, RecordError, ValueError) as exc:
+        print(f"paperfeed: error: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.source)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from paperfeed.papers.stats import instance_stats
+
+    migrate()
+    stats = instance_stats()
+    if args.json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+    else:
+        for key in ("papers", "authors", "listings", "list_days", "code_links", "withdrawn"):
+            print(f"{key:>12}: {stats[key]:,}")
+        for category, count in list(stats["categories"].items())[:20]:
+            print(f"{category:>12}: {count:,}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from paperfeed.papers.demo import fill_demo
+
+    migrate()
+    print(fill_demo(days=args.days, per_day=args.per_day))
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["paperfeed manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paperfeed", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the site and its background worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="fill an empty instance with demo data")
+    serve.add_argument("--workers", type=int, default=2, help="web worker processes")
+    serve.add_argument("--threads", type=int, default=4, help="threads per web worker")
+    serve.add_argument("--no-worker", action="store_true", help="run no background worker here")
+    serve.add_argument("--no-fetch", action="store_true", help="no first fetch from arXiv")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background jobs (for scaled-out setups)")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between queue polls")
+    worker.add_argument("--max-tasks", type=int, default=0)
+    worker.add_argument("--no-migrate", action="store_true")
+    worker.set_defaults(func=cmd_worker)
+
+    ingest = sub.add_parser("ingest", help="bring papers in from arXiv, Hugging Face or files")
+    isub = ingest.add_subparsers(dest="source", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--restart", action="store_true", help="do not resume an unfinished run")
+    arxiv = isub.add_parser(
+        "arxiv",
+        parents=[common],
+        help="today's announcements, or an OAI-PMH harvest with --from/--until",
+    )
+    arxiv.add_argument("--category", action="append", help="e.g. cs.LG (repeatable)")
+    arxiv.add_argument("--from", dest="from_date", type=_date)
+    arxiv.add_argument("--until", dest="until_date", type=_date)
+    arxiv.add_argument("--oai", action="store_true", help="harvest with OAI-PMH even without dates")
+    arxiv.add_argument(
+        "--no-enrich",
+        action="store_true",
+        help="skip the arXiv API call for comments and exact dates of new papers",
+    )
+    ids = isub.add_parser("ids", parents=[common], help="papers by arXiv id or URL (arXiv API)")
+    ids.add_argument("ids", nargs="+", metavar="ID_OR_URL")
+    hf = isub.add_parser("hf", parents=[common], help="Hugging Face daily papers of a date")
+    hf.add_argument("--date", type=_date, required=True)
+    files = isub.add_parser(
+        "file", parents=[common], help="a snapshot, Atom, OAI-PMH or HF JSON file"
+    )
+    files.add_argument("paths", nargs="+", metavar="PATH")
+    files.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "arxiv-snapshot", "arxiv-atom", "oai-pmh", "hf-daily", "arxiv-rss"],
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    stats = sub.add_parser("stats", help="counts of papers, authors, listings, code links")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
+
+    demo = sub.add_parser("demo", help="fill an empty instance with generated demo data")
+    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--per-day", type=int, default=40)
+    demo.set_defaults(func=cmd_demo)
+
+    manage = sub.add_parser("manage", help="run a Django management command (createsuperuser, ...)")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_django()
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("paperfeed: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,84 @@
+"""Small parsing helpers shared by the sources."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from paperfeed.papers.records import RecordError
+
+XML_ERRORS = (DefusedXmlException, SyntaxError)  # ParseError is a SyntaxError
+
+
+def parse_xml(body: bytes, what: str):
+    """Parse untrusted XML with no entity expansion; RecordError says why it failed."""
+    try:
+        return fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise RecordError(f"{what}: refused unsafe XML ({type(exc).__name__})") from exc
+    except SyntaxError as exc:
+        raise RecordError(f"{what}: malformed XML ({exc})") from exc
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """ISO 8601 (with Z) or RFC 2822 dates, returned timezone-aware in UTC."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise RecordError(f"bad date {value[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def text_of(element, path: str, ns: dict[str, str]) -> str | None:
+    found = element.find(path, ns)
+    if found is None:
+        return None
+    return "".join(found.itertext())
+
+
+def split_authors(value: str | None) -> list[str] | None:
+    """Split arXiv's one-string author list: "A, B and C" (affiliations in parentheses)."""
+    if value is None:
+        return None
+    depth, current, names = 0, [], []
+    text = " ".join(value.split())
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (ch == "," or text.startswith(" and ", i)):
+            names.append("".join(current))
+            current = []
+            i += 5 if ch == " " else 1
+            continue
+        if depth == 0 and ch not in "()":
+            current.append(ch)
+        i += 1
+    names.append("".join(current))
+    cleaned = []
+    for name in names:
+        name = name.strip().removeprefix("and ").strip()
+        if name:
+            cleaned.append(name)
+    return cleaned
+
+
+def versions_from(entries: list[tuple[int, datetime | None]]) -> list[dict]:
+    return [
+        {"version": number, "date": when.isoformat() if when else None}
+        for number, when in sorted(entries)
+    ]

@@ -1,0 +1,167 @@
+"""Django settings, all driven by PAPERFEED_* environment variables (see docs/operations.md).
+
+The embedded default is SQLite (WAL) inside PAPERFEED_HOME; DATABASE_URL switches to
+PostgreSQL with no code change.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = Path(os.environ.get("PAPERFEED_HOME", ".paperfeed")).resolve()
+HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("PAPERFEED_SECRET_KEY"):
+        return key
+    # A key generated once per home keeps sessions valid across restarts.
+    path = HOME / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("PAPERFEED_DEBUG")
+ALLOWED_HOSTS = env_list("PAPERFEED_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("PAPERFEED_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "paperfeed.papers",
+    "paperfeed.community",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "paperfeed.urls"
+WSGI_APPLICATION = "paperfeed.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+SQLITE_PATH = HOME / "paperfeed.sqlite3"
+# WAL lets the web server read while the worker writes; IMMEDIATE transactions take the
+# write lock up front, so two writers queue on busy_timeout instead of failing mid-way.
+SQLITE_OPTIONS = {
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+    ),
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
+
+if database_url := os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": SQLITE_OPTIONS,
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("PAPERFEED_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+STORAGES = {
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app directories: no collectstatic step for a small instance.
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PAPERFEED_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- paperfeed -------------------------------------------------------------------------
+PAPERFEED_BASE_URL = os.environ.get("PAPERFEED_BASE_URL", "http://127.0.0.1:8000")
+PAPERFEED_CATEGORIES = env_list("PAPERFEED_CATEGORIES", "cs.LG,cs.CV,cs.CL,cs.AI,stat.ML")
+PAPERFEED_ARXIV_API_URL = os.environ.get(
+    "PAPERFEED_ARXIV_API_URL", "https://export.arxiv.org/api/query"
+)
+PAPERFEED_ARXIV_OAI_URL = os.environ.get("PAPERFEED_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+PAPERFEED_ARXIV_LISTING_URL = os.environ.get(
+    "PAPERFEED_ARXIV_LISTING_URL", "https://rss.arxiv.org/rss/"
+)
+PAPERFEED_HF_API_URL = os.environ.get("PAPERFEED_HF_API_URL", "https://huggingface.co")
+# arXiv asks for no more than one request every three seconds.
+PAPERFEED_ARXIV_DELAY = float(os.environ.get("PAPERFEED_ARXIV_DELAY", "3"))
+PAPERFEED_HTTP_TIMEOUT = float(os.environ.get("PAPERFEED_HTTP_TIMEOUT", "30"))
+PAPERFEED_HTTP_RETRIES = int(os.environ.get("PAPERFEED_HTTP_RETRIES", "4"))
+# Longest Retry-After we honour before giving up on this run (it resumes next time).
+PAPERFEED_HTTP_MAX_WAIT = float(os.environ.get("PAPERFEED_HTTP_MAX_WAIT", "300"))
