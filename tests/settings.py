@@ -1,0 +1,35 @@
+"""Settings for the test suite: the real settings, on SQLite or (PAPERFEED_TEST_DB=postgres)
+on a real PostgreSQL 16 server started through the `pgserver` package."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-test-home-"))
+
+from paperfeed.settings import *  # noqa: E402,F403
+
+ENGINE = os.environ.get("PAPERFEED_TEST_DB", "sqlite")
+PGDATA = Path(os.environ.get("PAPERFEED_TEST_PGDATA", Path(tempfile.gettempdir()) / "paperfeed-test-pg"))
+
+
+def postgres_url() -> str:
+    """URI of the test PostgreSQL server, started on first use and stopped at exit."""
+    import pgserver
+
+    server = pgserver.get_server(PGDATA, cleanup_mode="stop")
+    server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
+    return server.get_uri()
+
+
+if ENGINE == "postgres":
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(postgres_url())}
+elif ENGINE != "sqlite":
+    raise RuntimeError(f"PAPERFEED_TEST_DB must be sqlite or postgres, not {ENGINE!r}")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
+PAPERFEED_ARXIV_DELAY = 0.0
+PAPERFEED_HTTP_RETRIES = 3
+PAPERFEED_HTTP_TIMEOUT = 5.0
