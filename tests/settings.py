@@ -10,14 +10,21 @@ os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-test-
 from paperfeed.settings import *  # noqa: E402,F403
 
 ENGINE = os.environ.get("PAPERFEED_TEST_DB", "sqlite")
-PGDATA = Path(os.environ.get("PAPERFEED_TEST_PGDATA", Path(tempfile.gettempdir()) / "paperfeed-test-pg"))
+# A fresh data folder per run (deleted at exit) unless PAPERFEED_TEST_PGDATA keeps one.
+PGDATA = os.environ.get("PAPERFEED_TEST_PGDATA")
 
 
 def postgres_url() -> str:
     """URI of the test PostgreSQL server, started on first use and stopped at exit."""
     import pgserver
 
-    server = pgserver.get_server(PGDATA, cleanup_mode="stop")
+    global PGDATA
+    if PGDATA is None:
+        PGDATA = tempfile.mkdtemp(prefix="paperfeed-test-pg-")
+        os.environ["PAPERFEED_TEST_PGDATA"] = PGDATA
+        server = pgserver.get_server(PGDATA, cleanup_mode="delete")
+    else:
+        server = pgserver.get_server(Path(PGDATA), cleanup_mode="stop")
     server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
     return server.get_uri()
 
@@ -28,6 +35,9 @@ if ENGINE == "postgres":
     DATABASES = {"default": dj_database_url.parse(postgres_url())}
 elif ENGINE != "sqlite":
     raise RuntimeError(f"PAPERFEED_TEST_DB must be sqlite or postgres, not {ENGINE!r}")
+
+# pgserver logs from an atexit hook, after pytest has closed the captured streams.
+LOGGING["loggers"]["pgserver"] = {"level": "WARNING"}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
 PAPERFEED_ARXIV_DELAY = 0.0

@@ -1,0 +1,487 @@
+"""Synthetic arXiv metadata snapshot: the public bulk dump format, one JSON object a line.
+
+Usable as a module (`generate(n, seed)` yields dicts, `iter_lines` yields JSON lines,
+`write` writes a file) and as a command:
+
+    python bench/corpus.py --papers 200000 --out bench/out/corpus.jsonl [--seed 0]
+
+Properties the benchmarks rely on:
+- deterministic for (n, seed): the first k papers of a run of n are the papers of a run of k;
+- streaming: memory does not grow with n (the author pool is never materialised: an author
+  is a number mapped to a name by arithmetic);
+- ids are new-style and unique ("2301.00001"), the month rolling over every 30,000 papers;
+- authors repeat across papers: a pool of about n/3 people drawn with a Zipf-like skew;
+- abstracts are 600-1500 characters of words from a vocabulary of a few thousand with
+  Zipf-like frequencies (`vocabulary(seed)` exposes it, ranked, for search benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+PER_MONTH = 30_000
+START_YEAR, START_MONTH = 2023, 1
+SENTENCE_POOL = 1 << 14
+VOCABULARY_SIZE = 5_000
+
+# ~40 real arXiv categories with rough relative weights (primary-category skew).
+CATEGORIES = [
+    ("cs.LG", 160), ("cs.CV", 130), ("cs.CL", 110), ("cs.AI", 70), ("stat.ML", 35),
+    ("cs.RO", 30), ("quant-ph", 45), ("hep-th", 30), ("hep-ph", 30), ("astro-ph.GA", 18),
+    ("astro-ph.CO", 16), ("astro-ph.SR", 14), ("astro-ph.HE", 12), ("gr-qc", 18),
+    ("cond-mat.mtrl-sci", 22), ("cond-mat.str-el", 15), ("cond-mat.mes-hall", 15),
+    ("cond-mat.stat-mech", 12), ("cond-mat.soft", 9), ("math.OC", 20), ("math.PR", 15),
+    ("math.CO", 16), ("math.AP", 15), ("math.NA", 14), ("math.AG", 10), ("math.NT", 9),
+    ("math.ST", 8), ("eess.IV", 14), ("eess.SP", 16), ("eess.SY", 14), ("eess.AS", 8),
+    ("cs.CR", 22), ("cs.SE", 15), ("cs.IR", 14), ("cs.DC", 12), ("cs.NE", 8), ("cs.HC", 12),
+    ("cs.DS", 9), ("physics.optics", 10), ("q-bio.NC", 7), ("econ.EM", 5), ("physics.flu-dyn", 9),
+]  # fmt: skip
+
+LICENSES = [
+    ("http://arxiv.org/licenses/nonexclusive-distrib/1.0/", 55),
+    ("http://creativecommons.org/licenses/by/4.0/", 28),
+    ("http://creativecommons.org/licenses/by-nc-sa/4.0/", 5),
+    ("http://creativecommons.org/licenses/by-nc-nd/4.0/", 4),
+    ("http://creativecommons.org/licenses/by-sa/4.0/", 2),
+    ("http://creativecommons.org/publicdomain/zero/1.0/", 1),
+    (None, 5),
+]
+
+FIRST_NAMES = """Wei Jing Yang Xin Hao Lei Yu Chen Li Min Jun Tao Yan Hui Fang Ying Zhen Qiang Bo
+Kai Hiroshi Takashi Yuki Kenji Akira Satoshi Haruka Minjun Jiwoo Seo-yeon Ji-hoon Hyun Arjun
+Priya Rahul Ananya Vikram Sanjay Deepak Kavya Rohan Aditi Nikhil Meera Ravi Sunil Neha Amit
+John Michael David James Robert William Thomas Daniel Matthew Andrew Christopher Joseph Mark
+Paul Steven Kevin Brian Jason Ryan Eric Peter Sarah Emily Jessica Laura Anna Maria Elena Sofia
+Julia Clara Emma Olivia Hannah Lucas Mateo Pablo Javier Carlos Diego Alejandro Jose Luis Miguel
+Giulia Marco Luca Francesco Alessandro Matteo Andrea Paolo Chiara Federica Pierre Jean Louis
+Camille Julien Nicolas Antoine Mathieu Thibault Margaux Hans Jürgen Klaus Stefan Tobias Lukas
+Felix Jonas Katharina Lena Johanna Sven Lars Erik Nils Ingrid Astrid Søren Mads Mikkel Aleksandr
+Dmitry Sergey Ivan Nikolai Olga Tatiana Irina Natalia Piotr Tomasz Katarzyna Agnieszka Jan Petr
+Ahmed Mohammed Omar Youssef Fatima Aisha Hassan Ali Reza Mehdi Sara Zahra Amir Yosef Noam Tamar
+Oren Ayşe Mehmet Emre Elif Kwame Ama Chinedu Ngozi Oluwaseun Thabo Lerato Nguyen Minh Thanh
+Linh Quang Joao Beatriz Rafael Gabriel Thiago Fernanda Camila Ines Zoë Chloé Renée José Raúl
+Ángel Martín Noé Björn Åsa Øystein"""
+FIRST_NAMES = list(dict.fromkeys(FIRST_NAMES.split()))
+
+LAST_NAMES = """Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Gao Luo
+Zheng Liang Xie Song Tang Han Feng Deng Cao Peng Zeng Xiao Tian Dong Pan Yuan Cai Jiang Yu Du
+Ye Cheng Wei Su Lu Ding Ren Shen Yao Tanaka Suzuki Takahashi Watanabe Ito Yamamoto Nakamura
+Kobayashi Kato Yoshida Sato Kim Lee Park Choi Jung Kang Cho Yoon Jang Lim Sharma Patel Singh
+Kumar Gupta Reddy Iyer Nair Rao Mehta Joshi Agarwal Banerjee Chatterjee Mukherjee Das Bose
+Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Moore Jackson Martin
+Thompson White Harris Clark Lewis Robinson Walker Young Allen King Wright Scott Green Baker
+Adams Nelson Hill Campbell Mitchell Roberts Carter Phillips Evans Turner Parker Collins Edwards
+Stewart Morris Murphy Cook Rogers Morgan Cooper Peterson Reed Bailey Bell Kelly Howard Ward
+Garcia Rodriguez Martinez Hernandez Lopez Gonzalez Perez Sanchez Ramirez Torres Flores Rivera
+Gomez Diaz Morales Ortiz Gutierrez Ruiz Alvarez Castillo Jimenez Moreno Romero Navarro Rossi
+Russo Ferrari Esposito Bianchi Romano Colombo Ricci Marino Greco Bruno Gallo Conti Costa
+Giordano Mancini Lombardi Moretti Barbieri Dubois Durand Lefebvre Leroy Moreau Simon Laurent
+Michel Garnier Faure Rousseau Blanc Guerin Müller Schmidt Schneider Fischer Weber Meyer Wagner
+Becker Schulz Hoffmann Koch Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun
+Hofmann Hansen Nielsen Jensen Pedersen Andersen Larsen Johansson Karlsson Nilsson Eriksson
+Larsson Olsson Persson Lindqvist Ivanov Smirnov Kuznetsov Popov Sokolov Lebedev Kozlov Novikov
+Morozov Petrov Volkov Nowak Kowalski Wiśniewski Wójcik Kamiński Novák Svoboda Dvořák Yılmaz
+Kaya Demir Şahin Çelik Hosseini Ahmadi Rezaei Mohammadi Karimi Cohen Levi Mizrahi Friedman
+Okafor Mensah Adeyemi Nkosi Dlamini Nguyen Tran Pham Hoang Phan Vu Silva Santos Oliveira
+Souza Pereira Ferreira Almeida Carvalho Gomes Ribeiro Fernandes Costa Nunes O'Brien O'Connor
+MacDonald McAllister van_der_Berg van_Dijk de_Vries Jansen de_Jong Bakker Visser Smit Meijer
+Mulder de_Groot Bos Vos Peters Hendriks Dekker Brouwer"""
+LAST_NAMES = list(dict.fromkeys(w.replace("_", " ") for w in LAST_NAMES.split()))
+
+# Technical words of real abstracts, and function words (the high-frequency head).
+FUNCTION_WORDS = """the of and a in to we is for that this with on by are as an our which
+from be these can it at its show both using than into not more such between while also two
+each over all only through when under how their new""".split()
+
+TECHNICAL_WORDS = """model models learning method methods data network networks neural results
+approach based performance training problem paper propose proposed framework algorithm task
+tasks deep time information inference optimization large language image images dataset
+datasets representation representations state analysis structure distribution energy field
+quantum theory function functions system systems prediction graph graphs loss estimation
+generalization transformer transformers attention diffusion generative adversarial reinforcement
+policy reward agent agents robust robustness uncertainty bayesian posterior prior sampling
+stochastic gradient descent convergence convex nonconvex regularization sparse sparsity kernel
+embedding embeddings encoder decoder latent variational autoencoder contrastive supervised
+unsupervised semi self pretraining finetuning alignment benchmark benchmarks evaluation
+accuracy efficient efficiency scalable scalability parameter parameters layer layers
+convolutional recurrent memory retrieval segmentation detection classification regression
+clustering tracking reconstruction rendering radiance point cloud depth video temporal spatial
+spectral frequency signal noise denoising compression quantization pruning distillation
+federated privacy differential adversarial attack defense fairness bias causal counterfactual
+explanation interpretability multimodal vision speech text token tokens sequence sequences
+reasoning planning control robot manipulation navigation trajectory simulation physics
+dynamics equation equations solution solutions boundary nonlinear linear matrix tensor
+operator operators manifold geometry topology algebra group symmetry invariant equivariant
+lattice spin phase transition entanglement qubit qubits circuit circuits error correction
+hamiltonian gauge string black hole gravitational cosmological dark matter galaxy galaxies
+stellar star stars redshift emission spectroscopy observation observations telescope survey
+particle collider higgs neutrino quark hadron scattering amplitude perturbative lattice
+superconducting magnetic electronic band topological material materials phonon photon optical
+laser cavity resonance wave waves turbulence flow fluid viscous heat thermal transport diffusion
+protein molecular cell gene brain neuron neurons cortex market price risk portfolio econometric
+estimator asymptotic consistency confidence hypothesis test statistic regret bandit online
+streaming distributed parallel communication wireless channel antenna beamforming spectrum
+power grid scheduling allocation game equilibrium mechanism auction combinatorial bound bounds
+complexity polynomial approximation theorem proof conjecture prime integer graph coloring
+random walk markov chain process processes martingale measure entropy divergence information
+theoretic capacity code codes coding decoding security protocol verification software program
+programs compiler testing bug vulnerability user users interface recommendation search query
+ranking knowledge base question answering summarization translation dialogue instruction prompt
+prompting chain thought hallucination safety evaluation human feedback preference scaling
+law laws emergent capability capabilities""".split()
+
+ONSETS = "b br c ch cl cr d dr f fl fr g gr h j k kl l m n p pl pr qu r s sc sh sk sl sp st str t th tr v w z".split()  # noqa: E501
+VOWELS = "a e i o u ai ea ee ia io ou y".split()
+CODAS = ["", "", "", "n", "r", "l", "s", "t", "m", "nd", "nt", "rk", "st", "x", "ng", "ph"]
+SUFFIXES = ["", "", "", "ion", "ity", "ive", "al", "ic", "ing", "er", "ism", "ode", "net",
+            "former", "ization", "ometry", "ics", "oid"]  # fmt: skip
+
+COMMENT_PARTS = [
+    "{p} pages, {f} figures", "{p} pages", "{p} pages, {f} figures, {t} tables",
+    "Accepted at {venue} {year}", "Accepted to {venue} {year}", "To appear in {venue} {year}",
+    "{p} pages, {f} figures; v{v}: minor revisions", "Camera-ready version for {venue} {year}",
+    "Extended version of the {venue} {year} paper", "Preprint, under review",
+]  # fmt: skip
+VENUES = ["NeurIPS", "ICML", "ICLR", "CVPR", "ICCV", "ECCV", "ACL", "EMNLP", "NAACL", "AAAI",
+          "IJCAI", "KDD", "SIGIR", "WWW", "ICRA", "IROS", "CoRL", "STOC", "FOCS", "SODA",
+          "PRL", "Phys. Rev. D", "JHEP", "MNRAS", "ApJ", "AISTATS", "COLT", "UAI", "Interspeech"]
+JOURNALS = ["Phys. Rev. D {v} ({y}) {p}", "Phys. Rev. Lett. {v}, {p} ({y})", "JHEP {m} ({y}) {p}",
+            "Astrophys. J. {v} ({y}) {p}", "Mon. Not. Roy. Astron. Soc. {v} ({y}) {p}",
+            "Nature Communications {v}, {p} ({y})", "IEEE Trans. Pattern Anal. Mach. Intell. {v} "
+            "({y}) {p}", "J. Mach. Learn. Res. {v} ({y}) 1-{p}", "Ann. Statist. {v} ({y}) {p}",
+            "Commun. Math. Phys. {v} ({y}) {p}-{q}", "Proceedings of {venue} {y}"]
+DOI_PREFIXES = ["10.1103/PhysRevD", "10.1103/PhysRevLett", "10.1007/JHEP", "10.3847/1538-4357",
+                "10.1093/mnras", "10.1038/s41467", "10.1109/TPAMI", "10.1016/j.jcp",
+                "10.1214/aos", "10.1145/3580305"]  # fmt: skip
+MATH_SNIPPETS = [
+    "$\\mathcal{{O}}(n \\log n)$", "$O(1/\\sqrt{{T}})$", "$\\ell_1$", "$L^2$", "$\\epsilon$",
+    "$d \\geq 3$", "$k$", "$\\sqrt{{s}} = 13$ TeV", "$z \\sim 2$", "$N=4$", "$\\alpha$",
+    "$\\mathbb{{R}}^d$", "$T_c$", "$\\beta$-VAE", "$p < 0.05$", "$2\\times$",
+]  # fmt: skip
+OPENERS = ["We propose", "In this paper, we", "We present", "We study", "We introduce",
+           "This work investigates", "Our results show that", "We show that", "Recent work on",
+           "Experiments demonstrate that", "Moreover,", "Finally, we", "To this end, we",
+           "However,", "In particular,", "We further"]  # fmt: skip
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total, out = 0.0, []
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+class _Tables:
+    """Everything derived once per seed: vocabulary, sentence pool, weight tables."""
+
+    def __init__(self, seed: int):
+        rng = random.Random(f"paperfeed-corpus-tables:{seed}")
+        words: list[str] = list(dict.fromkeys(FUNCTION_WORDS + TECHNICAL_WORDS))
+        seen = set(words)
+        while len(words) < VOCABULARY_SIZE:
+            syllables = rng.choice((1, 2, 2, 2, 2, 3))
+            word = "".join(
+                rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
+                for _ in range(syllables)
+            ) + rng.choice(SUFFIXES)
+            if 4 <= len(word) <= 13 and word not in seen:
+                seen.add(word)
+                words.append(word)
+        # Function words first, then technical words, then generated ones interleaved
+        # with a shuffle of the rest so that the Zipf head is "real" and the tail varied.
+        head = len(FUNCTION_WORDS)
+        middle = words[head:]
+        technical = middle[: len(TECHNICAL_WORDS)]
+        rest = middle[len(TECHNICAL_WORDS) :]
+        rng.shuffle(rest)
+        mixed = technical[:120] + [w for pair in zip(technical[120:], rest, strict=False)
+                                   for w in pair]
+        used = set(mixed)
+        mixed += [w for w in rest if w not in used]
+        self.words = words[:head] + mixed
+        self.word_weights = [1.0 / (rank + 2.7) ** 1.07 for rank in range(len(self.words))]
+        self.word_cum = _cumulative(self.word_weights)
+        self.word_total = self.word_cum[-1]
+        self.cat_names = [c for c, _ in CATEGORIES]
+        self.cat_cum = _cumulative([w for _, w in CATEGORIES])
+        self.lic_values = [v for v, _ in LICENSES]
+        self.lic_cum = _cumulative([w for _, w in LICENSES])
+        # Per-category vocabulary bias: each category prefers a slice of the vocabulary so
+        # that abstracts of one field share words (useful for search and "related papers").
+        self.pool = [self._sentence(rng) for _ in range(SENTENCE_POOL)]
+
+    def draw_words(self, rng: random.Random, k: int) -> list[str]:
+        words, cum, total, rand = self.words, self.word_cum, self.word_total, rng.random
+        hi = len(cum) - 1
+        return [words[bisect.bisect(cum, rand() * total, 0, hi)] for _ in range(k)]
+
+    def _sentence(self, rng: random.Random) -> str:
+        k = rng.randint(8, 24)
+        words = self.draw_words(rng, k)
+        if rng.random() < 0.08:
+            words.insert(rng.randrange(len(words)), rng.choice(MATH_SNIPPETS).format())
+        if rng.random() < 0.35:
+            text = rng.choice(OPENERS) + " " + " ".join(words)
+        else:
+            text = " ".join(words)
+            text = text[0].upper() + text[1:]
+        return text[:190].rsplit(" ", 1)[0] + "." if len(text) > 190 else text + "."
+
+
+@lru_cache(maxsize=4)
+def _tables(seed: int) -> _Tables:
+    return _Tables(seed)
+
+
+def vocabulary(seed: int = 0) -> list[tuple[str, float]]:
+    """The ranked vocabulary (most frequent first) with each word's relative weight."""
+    t = _tables(seed)
+    return list(zip(t.words, t.word_weights, strict=True))
+
+
+def author_name(index: int) -> tuple[str, str]:
+    """(last, first) of author number `index`. Distinct indexes below
+    len(FIRST_NAMES) * len(LAST_NAMES) * 27 give distinct (first, last) pairs, except that
+    about one in seven authors goes by an initial ("W. Wang"), which, as on arXiv, can make
+    two people share a name."""
+    nf, nl = len(FIRST_NAMES), len(LAST_NAMES)
+    f = index % nf
+    q = index // nf
+    last = LAST_NAMES[(q + f * 37) % nl]
+    first = FIRST_NAMES[f]
+    middle = q // nl
+    if middle:
+        first = f"{first} {chr(65 + (middle - 1) % 26)}."
+    elif index % 7 == 3:  # some authors go by an initial
+        first = first[0] + "."
+    return last, first
+
+
+def _rfc2822(ts: int) -> str:
+    d = datetime.fromtimestamp(ts, UTC)
+    return (
+        f"{WEEKDAYS[d.weekday()]}, {d.day} {MONTHS[d.month - 1]} {d.year} "
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
+    )
+
+
+def _month_start(month_index: int) -> tuple[int, int, int]:
+    """(yy, mm, unix timestamp of the 1st) of the id month `month_index` after the start."""
+    m = START_MONTH - 1 + month_index
+    year, month = START_YEAR + m // 12, m % 12 + 1
+    return year % 100, month, int(datetime(year, month, 1, tzinfo=UTC).timestamp())
+
+
+def generate(n: int, seed: int = 0) -> Iterator[dict]:
+    """Yield `n` papers as arXiv snapshot dicts, deterministically for `seed`."""
+    t = _tables(seed)
+    rng = random.Random(seed)
+    rand, randrange, randint = rng.random, rng.randrange, rng.randint
+    bis = bisect.bisect
+    pool, npool = t.pool, len(t.pool)
+    cat_names, cat_cum = t.cat_names, t.cat_cum
+    cat_total, ncat = cat_cum[-1], len(cat_cum) - 1
+    lic_values, lic_cum = t.lic_values, t.lic_cum
+    lic_total, nlic = lic_cum[-1], len(lic_cum) - 1
+    # Author pool of about n/3 people; density proportional to 1/(rank + c).
+    people = max(10, n // 3)
+    c = 200.0 if people > 2000 else max(2.0, people / 10)
+    log_span = math.log((people + c) / c)
+    exp = math.exp
+    # A fixed odd multiplier scatters ranks over the name space (prolific authors are not
+    # all "Wei Wang"); author numbers stay unique because the map is a bijection mod 2^k.
+    space = 1 << max(4, (people - 1).bit_length())
+    scatter = 0x9E3779B1 | 1
+    month_cache: dict[int, tuple[int, int, int]] = {}
+
+    for i in range(n):
+        month_index, number = divmod(i, PER_MONTH)
+        month = month_cache.get(month_index)
+        if month is None:
+            month = month_cache[month_index] = _month_start(month_index)
+        yy, mm, base = month
+        arxiv_id = f"{yy:02d}{mm:02d}.{number + 1:05d}"
+
+        # categories: primary plus 0-3 cross-lists
+        primary = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
+        cats = [primary]
+        extra = 0 if rand() < 0.45 else (1 if rand() < 0.6 else randint(2, 3))
+        for _ in range(extra):
+            cat = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
+            if cat not in cats:
+                cats.append(cat)
+
+        # authors: usually 1-12, rarely a large collaboration
+        r = rand()
+        if r < 0.002:
+            k = randint(30, 250)
+        else:
+            k = 1 + int(-math.log(1.0 - rand()) * 3.3)
+            if k > 15:
+                k = 15
+        parsed, names, seen_idx = [], [], set()
+        for _ in range(k):
+            rank = int(c * exp(rand() * log_span) - c)
+            if rank >= people:
+                rank = people - 1
+            idx = (rank * scatter) % space
+            if idx in seen_idx:
+                continue
+            seen_idx.add(idx)
+            last, first = author_name(idx)
+            parsed.append([last, first, ""])
+            names.append(f"{first} {last}")
+        if len(names) == 1:
+            authors = names[0]
+        else:
+            authors = ", ".join(names[:-1]) + " and " + names[-1]
+        submitter = names[0] if rand() < 0.7 else names[randrange(len(names))]
+
+        # title: 5-14 words, sometimes "Name: subtitle", long ones wrapped like the dump
+        tw = t.draw_words(rng, randint(5, 14))
+        if rand() < 0.25:
+            acronym = "".join(w[0] for w in tw[:4]).upper()
+            title = acronym + ": " + " ".join(w.capitalize() for w in tw)
+        else:
+            title = " ".join(w.capitalize() if len(w) > 3 else w for w in tw)
+            title = title[0].upper() + title[1:]
+        if len(title) > 70:
+            cut = title.rfind(" ", 0, 70)
+            if cut > 0:
+                title = title[:cut] + "\n  " + title[cut + 1 :]
+
+        # abstract: pooled sentences plus one fresh one, 600-1500 characters
+        target = 600 + int(rand() * rand() * 690)
+        fresh = " ".join(t.draw_words(rng, randint(8, 16)))
+        parts = [fresh[0].upper() + fresh[1:] + "."]
+        size = len(parts[0])
+        while size < target:
+            s = pool[int(rand() * npool)]
+            parts.append(s)
+            size += len(s) + 1
+        if rand() < 0.5:  # the fresh sentence is not always first
+            parts.append(parts.pop(0))
+        abstract = "  " + ("\n" if rand() < 0.3 else " ").join(parts) + "\n"
+
+        # comments, journal-ref, doi, license
+        comments = None
+        r = rand()
+        if r < 0.72:
+            template = COMMENT_PARTS[int(rand() * len(COMMENT_PARTS))]
+            comments = template.format(
+                p=randint(4, 60), f=randint(1, 20), t=randint(1, 8), v=randint(2, 4),
+                venue=VENUES[int(rand() * len(VENUES))], year=2023 + month_index // 12,
+            )  # fmt: skip
+            r2 = rand()
+            if r2 < 0.22:
+                user = parsed[0][0].lower().replace(" ", "").replace("'", "")
+                repo = "-".join(tw[:2]).lower()
+                comments += f". Code is available at https://github.com/{user}{idx % 97}/{repo}"
+            elif r2 < 0.28:
+                user = parsed[0][0].lower().replace(" ", "").replace("'", "")
+                comments += f". Project page: https://{user}{idx % 53}.github.io/{tw[0].lower()}/"
+            elif r2 < 0.30:
+                comments += f". Project page: https://www.{tw[0].lower()}-lab.org/{tw[1].lower()}"
+            elif r2 < 0.305:
+                comments = "This paper has been withdrawn by the author due to an error"
+        journal_ref = doi = None
+        if rand() < 0.14:
+            journal_ref = JOURNALS[int(rand() * len(JOURNALS))].format(
+                v=randint(1, 999), y=2023 + month_index // 12, p=randint(1, 99999),
+                q=randint(100, 999), m=f"{randint(1, 12):02d}",
+                venue=VENUES[int(rand() * len(VENUES))],
+            )  # fmt: skip
+        if rand() < 0.2:
+            doi = f"{DOI_PREFIXES[int(rand() * len(DOI_PREFIXES))]}.{randint(1, 999)}.{number:06d}"
+        license_url = lic_values[bis(lic_cum, rand() * lic_total, 0, nlic)]
+
+        # versions: 1-4, v1 within the id month, later ones days to months after
+        nver = 1 if rand() < 0.62 else (2 if rand() < 0.7 else randint(3, 4))
+        ts = base + randint(0, 27 * 86400)
+        versions = [{"version": "v1", "created": _rfc2822(ts)}]
+        for v in range(2, nver + 1):
+            ts += randint(3600, 120 * 86400)
+            versions.append({"version": f"v{v}", "created": _rfc2822(ts)})
+        update_date = datetime.fromtimestamp(ts + randint(0, 3) * 86400, UTC).strftime(
+            "%Y-%m-%d"
+        )
+
+        yield {
+            "id": arxiv_id,
+            "submitter": submitter,
+            "authors": authors,
+            "title": title,
+            "comments": comments,
+            "journal-ref": journal_ref,
+            "doi": doi,
+            "report-no": None,
+            "categories": " ".join(cats),
+            "license": license_url,
+            "abstract": abstract,
+            "versions": versions,
+            "update_date": update_date,
+            "authors_parsed": parsed,
+        }
+
+
+def iter_lines(n: int, seed: int = 0) -> Iterator[str]:
+    """The papers of `generate(n, seed)` as compact JSON lines (with the newline)."""
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+    encode = encode.encode
+    for paper in generate(n, seed):
+        yield encode(paper) + "\n"
+
+
+def write(path: str | os.PathLike, n: int, seed: int = 0, *, chunk: int = 2_000) -> Path:
+    """Write the corpus to `path` atomically (a temp file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    buffer: list[str] = []
+    with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        for line in iter_lines(n, seed):
+            buffer.append(line)
+            if len(buffer) >= chunk:
+                out.write("".join(buffer))
+                buffer.clear()
+        out.write("".join(buffer))
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, required=True, help="number of papers")
+    parser.add_argument("--out", required=True, help="output path (JSON lines)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.papers < 0:
+        parser.error("--papers must be >= 0")
+    started = time.perf_counter()
+    path = write(args.out, args.papers, args.seed)
+    elapsed = time.perf_counter() - started
+    size = path.stat().st_size
+    print(
+        f"wrote {args.papers:,} papers to {path} ({size / 1e6:.1f} MB) in {elapsed:.2f}s "
+        f"({args.papers / max(elapsed, 1e-9):,.0f} papers/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
