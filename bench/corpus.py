@@ -6,7 +6,8 @@ Usable as a module (`generate(n, seed)` yields dicts, `iter_lines` yields JSON l
     python bench/corpus.py --papers 200000 --out bench/out/corpus.jsonl [--seed 0]
 
 Properties the benchmarks rely on:
-- deterministic for (n, seed): the first k papers of a run of n are the papers of a run of k;
+- deterministic for (n, seed), and for a fixed author pool (`people=`) a prefix of a larger
+  corpus is the smaller corpus;
 - streaming: memory does not grow with n (the author pool is never materialised: an author
   is a number mapped to a name by arithmetic);
 - ids are new-style and unique ("2301.00001"), the month rolling over every 30,000 papers;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import json
 import math
 import os
@@ -33,6 +35,8 @@ from pathlib import Path
 PER_MONTH = 30_000
 START_YEAR, START_MONTH = 2023, 1
 SENTENCE_POOL = 1 << 14
+TAPE_SIZE = 1 << 18
+MAX_SENTENCE = 190
 VOCABULARY_SIZE = 5_000
 
 # ~40 real arXiv categories with rough relative weights (primary-category skew).
@@ -186,7 +190,7 @@ def _cumulative(weights: list[float]) -> list[float]:
 
 
 class _Tables:
-    """Everything derived once per seed: vocabulary, sentence pool, weight tables."""
+    """Everything derived once per seed: vocabulary, word tape, sentence pool, weights."""
 
     def __init__(self, seed: int):
         rng = random.Random(f"paperfeed-corpus-tables:{seed}")
@@ -201,37 +205,40 @@ class _Tables:
             if 4 <= len(word) <= 13 and word not in seen:
                 seen.add(word)
                 words.append(word)
-        # Function words first, then technical words, then generated ones interleaved
-        # with a shuffle of the rest so that the Zipf head is "real" and the tail varied.
-        head = len(FUNCTION_WORDS)
-        middle = words[head:]
-        technical = middle[: len(TECHNICAL_WORDS)]
-        rest = middle[len(TECHNICAL_WORDS) :]
-        rng.shuffle(rest)
-        mixed = technical[:120] + [w for pair in zip(technical[120:], rest, strict=False)
-                                   for w in pair]
-        used = set(mixed)
-        mixed += [w for w in rest if w not in used]
+        # Ranks: function words, then the first technical words, then technical and
+        # generated words interleaved, so the Zipf head reads like English and the tail varies.
+        head = len(dict.fromkeys(FUNCTION_WORDS))
+        known = set(TECHNICAL_WORDS)
+        technical = [w for w in words[head:] if w in known]
+        generated = [w for w in words[head:] if w not in known]
+        rng.shuffle(generated)
+        mixed = technical[:120]
+        for a, b in itertools.zip_longest(technical[120:], generated):
+            mixed.extend(w for w in (a, b) if w is not None)
         self.words = words[:head] + mixed
+        self.head = head
         self.word_weights = [1.0 / (rank + 2.7) ** 1.07 for rank in range(len(self.words))]
         self.word_cum = _cumulative(self.word_weights)
-        self.word_total = self.word_cum[-1]
+        # A long tape of Zipf-drawn words: sentences of new papers are slices of it at random
+        # offsets (a slice costs far less than drawing each word).
+        self.tape = self.draw_words(rng, TAPE_SIZE)
+        self.title_tape = self.draw_words(rng, TAPE_SIZE // 4, skip=head)
         self.cat_names = [c for c, _ in CATEGORIES]
         self.cat_cum = _cumulative([w for _, w in CATEGORIES])
         self.lic_values = [v for v, _ in LICENSES]
         self.lic_cum = _cumulative([w for _, w in LICENSES])
-        # Per-category vocabulary bias: each category prefers a slice of the vocabulary so
-        # that abstracts of one field share words (useful for search and "related papers").
         self.pool = [self._sentence(rng) for _ in range(SENTENCE_POOL)]
 
-    def draw_words(self, rng: random.Random, k: int) -> list[str]:
-        words, cum, total, rand = self.words, self.word_cum, self.word_total, rng.random
+    def draw_words(self, rng: random.Random, k: int, skip: int = 0) -> list[str]:
+        """k words drawn by Zipf weight, leaving out the `skip` most frequent."""
+        words, cum, rand = self.words, self.word_cum, rng.random
+        low = cum[skip - 1] if skip else 0.0
+        span = cum[-1] - low
         hi = len(cum) - 1
-        return [words[bisect.bisect(cum, rand() * total, 0, hi)] for _ in range(k)]
+        return [words[bisect.bisect(cum, low + rand() * span, 0, hi)] for _ in range(k)]
 
     def _sentence(self, rng: random.Random) -> str:
-        k = rng.randint(8, 24)
-        words = self.draw_words(rng, k)
+        words = self.draw_words(rng, rng.randint(8, 24))
         if rng.random() < 0.08:
             words.insert(rng.randrange(len(words)), rng.choice(MATH_SNIPPETS).format())
         if rng.random() < 0.35:
@@ -239,7 +246,7 @@ class _Tables:
         else:
             text = " ".join(words)
             text = text[0].upper() + text[1:]
-        return text[:190].rsplit(" ", 1)[0] + "." if len(text) > 190 else text + "."
+        return text[:MAX_SENTENCE].rsplit(" ", 1)[0] + "." if len(text) > MAX_SENTENCE else text + "."
 
 
 @lru_cache(maxsize=4)
@@ -266,7 +273,7 @@ def author_name(index: int) -> tuple[str, str]:
     middle = q // nl
     if middle:
         first = f"{first} {chr(65 + (middle - 1) % 26)}."
-    elif index % 7 == 3:  # some authors go by an initial
+    elif index % 7 == 3:
         first = first[0] + "."
     return last, first
 
@@ -280,32 +287,41 @@ def _rfc2822(ts: int) -> str:
 
 
 def _month_start(month_index: int) -> tuple[int, int, int]:
-    """(yy, mm, unix timestamp of the 1st) of the id month `month_index` after the start."""
+    """(yy, mm, unix time of the 1st) of the id month `month_index` months after the start."""
     m = START_MONTH - 1 + month_index
     year, month = START_YEAR + m // 12, m % 12 + 1
     return year % 100, month, int(datetime(year, month, 1, tzinfo=UTC).timestamp())
 
 
-def generate(n: int, seed: int = 0) -> Iterator[dict]:
-    """Yield `n` papers as arXiv snapshot dicts, deterministically for `seed`."""
+def generate(n: int, seed: int = 0, *, people: int | None = None) -> Iterator[dict]:
+    """Yield `n` papers as arXiv snapshot dicts, deterministically for (n, seed, people).
+
+    `people` is the size of the author pool (default n // 3); pass the same value to make
+    corpora of different sizes share authors, and then the first k papers of a corpus of n
+    are exactly the corpus of k.
+    """
     t = _tables(seed)
     rng = random.Random(seed)
-    rand, randrange, randint = rng.random, rng.randrange, rng.randint
+    rand = rng.random
     bis = bisect.bisect
+    exp, log = math.exp, math.log
     pool, npool = t.pool, len(t.pool)
+    tape, ntape = t.tape, len(t.tape) - 32
+    title_tape, ntitle = t.title_tape, len(t.title_tape) - 32
     cat_names, cat_cum = t.cat_names, t.cat_cum
     cat_total, ncat = cat_cum[-1], len(cat_cum) - 1
     lic_values, lic_cum = t.lic_values, t.lic_cum
     lic_total, nlic = lic_cum[-1], len(lic_cum) - 1
-    # Author pool of about n/3 people; density proportional to 1/(rank + c).
-    people = max(10, n // 3)
+    ncomment, nvenue, njournal, ndoi = len(COMMENT_PARTS), len(VENUES), len(JOURNALS), len(DOI_PREFIXES)
+    # Author pool: rank r is drawn with probability proportional to 1 / (r + c).
+    people = max(10, n // 3 if people is None else people)
     c = 200.0 if people > 2000 else max(2.0, people / 10)
-    log_span = math.log((people + c) / c)
-    exp = math.exp
-    # A fixed odd multiplier scatters ranks over the name space (prolific authors are not
-    # all "Wei Wang"); author numbers stay unique because the map is a bijection mod 2^k.
+    log_span = log((people + c) / c)
+    # An odd multiplier modulo a power of two is a bijection: it scatters ranks over the
+    # name space (prolific authors are not all "Wei Wang") and keeps people distinct.
     space = 1 << max(4, (people - 1).bit_length())
-    scatter = 0x9E3779B1 | 1
+    scatter = 0x9E3779B1
+    names_cache: dict[int, tuple[str, str, str]] = {}
     month_cache: dict[int, tuple[int, int, int]] = {}
 
     for i in range(n):
@@ -314,114 +330,111 @@ def generate(n: int, seed: int = 0) -> Iterator[dict]:
         if month is None:
             month = month_cache[month_index] = _month_start(month_index)
         yy, mm, base = month
-        arxiv_id = f"{yy:02d}{mm:02d}.{number + 1:05d}"
+        year = 2000 + yy
 
-        # categories: primary plus 0-3 cross-lists
-        primary = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
-        cats = [primary]
-        extra = 0 if rand() < 0.45 else (1 if rand() < 0.6 else randint(2, 3))
+        # categories: the primary, then 0-3 cross-lists
+        cats = [cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]]
+        r = rand()
+        extra = 0 if r < 0.45 else (1 if r < 0.8 else 2 + int(rand() * 2))
         for _ in range(extra):
             cat = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
             if cat not in cats:
                 cats.append(cat)
 
-        # authors: usually 1-12, rarely a large collaboration
-        r = rand()
-        if r < 0.002:
-            k = randint(30, 250)
+        # authors: mostly 1-15 (mean about 4), rarely a large collaboration
+        if rand() < 0.002:
+            k = 30 + int(rand() * 220)
         else:
-            k = 1 + int(-math.log(1.0 - rand()) * 3.3)
+            k = 1 + int(-log(1.0 - rand()) * 3.3)
             if k > 15:
                 k = 15
-        parsed, names, seen_idx = [], [], set()
+        parsed, names, seen = [], [], set()
         for _ in range(k):
             rank = int(c * exp(rand() * log_span) - c)
             if rank >= people:
                 rank = people - 1
-            idx = (rank * scatter) % space
-            if idx in seen_idx:
+            if rank in seen:
                 continue
-            seen_idx.add(idx)
-            last, first = author_name(idx)
-            parsed.append([last, first, ""])
-            names.append(f"{first} {last}")
-        if len(names) == 1:
-            authors = names[0]
-        else:
-            authors = ", ".join(names[:-1]) + " and " + names[-1]
-        submitter = names[0] if rand() < 0.7 else names[randrange(len(names))]
+            seen.add(rank)
+            entry = names_cache.get(rank)
+            if entry is None:
+                last, first = author_name((rank * scatter) % space)
+                entry = (last, first, f"{first} {last}")
+                if rank < 4096:
+                    names_cache[rank] = entry
+            parsed.append([entry[0], entry[1], ""])
+            names.append(entry[2])
+        authors = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        submitter = names[0] if rand() < 0.7 else names[int(rand() * len(names))]
 
-        # title: 5-14 words, sometimes "Name: subtitle", long ones wrapped like the dump
-        tw = t.draw_words(rng, randint(5, 14))
+        # title: 5-14 words, sometimes "ACRONYM: ...", long ones wrapped as in the dump
+        o = int(rand() * ntitle)
+        tw = title_tape[o : o + 5 + int(rand() * 10)]
         if rand() < 0.25:
-            acronym = "".join(w[0] for w in tw[:4]).upper()
-            title = acronym + ": " + " ".join(w.capitalize() for w in tw)
+            title = "".join([w[0] for w in tw[:4]]).upper() + ": " + " ".join(tw).title()
         else:
-            title = " ".join(w.capitalize() if len(w) > 3 else w for w in tw)
-            title = title[0].upper() + title[1:]
+            title = " ".join(tw).title()
         if len(title) > 70:
             cut = title.rfind(" ", 0, 70)
             if cut > 0:
                 title = title[:cut] + "\n  " + title[cut + 1 :]
 
-        # abstract: pooled sentences plus one fresh one, 600-1500 characters
-        target = 600 + int(rand() * rand() * 690)
-        fresh = " ".join(t.draw_words(rng, randint(8, 16)))
+        # abstract: one new sentence (a tape slice) and pooled sentences, 600-1500 characters
+        o = int(rand() * ntape)
+        fresh = " ".join(tape[o : o + 8 + int(rand() * 12)])
         parts = [fresh[0].upper() + fresh[1:] + "."]
+        target = 600 + int(rand() * rand() * 690)
         size = len(parts[0])
         while size < target:
             s = pool[int(rand() * npool)]
             parts.append(s)
             size += len(s) + 1
-        if rand() < 0.5:  # the fresh sentence is not always first
+        if rand() < 0.5:  # the new sentence is not always the first
             parts.append(parts.pop(0))
         abstract = "  " + ("\n" if rand() < 0.3 else " ").join(parts) + "\n"
 
-        # comments, journal-ref, doi, license
+        # comments (with code or project links), journal-ref, doi, license
         comments = None
-        r = rand()
-        if r < 0.72:
-            template = COMMENT_PARTS[int(rand() * len(COMMENT_PARTS))]
-            comments = template.format(
-                p=randint(4, 60), f=randint(1, 20), t=randint(1, 8), v=randint(2, 4),
-                venue=VENUES[int(rand() * len(VENUES))], year=2023 + month_index // 12,
+        if rand() < 0.72:
+            comments = COMMENT_PARTS[int(rand() * ncomment)].format(
+                p=4 + int(rand() * 56), f=1 + int(rand() * 19), t=1 + int(rand() * 8),
+                v=2 + int(rand() * 3), venue=VENUES[int(rand() * nvenue)], year=year,
             )  # fmt: skip
-            r2 = rand()
-            if r2 < 0.22:
+            r = rand()
+            if r < 0.30:
                 user = parsed[0][0].lower().replace(" ", "").replace("'", "")
-                repo = "-".join(tw[:2]).lower()
-                comments += f". Code is available at https://github.com/{user}{idx % 97}/{repo}"
-            elif r2 < 0.28:
-                user = parsed[0][0].lower().replace(" ", "").replace("'", "")
-                comments += f". Project page: https://{user}{idx % 53}.github.io/{tw[0].lower()}/"
-            elif r2 < 0.30:
-                comments += f". Project page: https://www.{tw[0].lower()}-lab.org/{tw[1].lower()}"
-            elif r2 < 0.305:
+                if r < 0.22:
+                    repo = "-".join(tw[:2]).lower()
+                    comments += f". Code is available at https://github.com/{user}{i % 97}/{repo}"
+                elif r < 0.28:
+                    comments += f". Project page: https://{user}{i % 53}.github.io/{tw[0]}/"
+                else:
+                    comments += f". Project page: https://www.{tw[0]}-lab.org/{tw[-1]}"
+            elif r < 0.305:
                 comments = "This paper has been withdrawn by the author due to an error"
         journal_ref = doi = None
         if rand() < 0.14:
-            journal_ref = JOURNALS[int(rand() * len(JOURNALS))].format(
-                v=randint(1, 999), y=2023 + month_index // 12, p=randint(1, 99999),
-                q=randint(100, 999), m=f"{randint(1, 12):02d}",
-                venue=VENUES[int(rand() * len(VENUES))],
+            journal_ref = JOURNALS[int(rand() * njournal)].format(
+                v=1 + int(rand() * 999), y=year, p=1 + int(rand() * 99999),
+                q=100 + int(rand() * 900), m=f"{1 + int(rand() * 12):02d}",
+                venue=VENUES[int(rand() * nvenue)],
             )  # fmt: skip
         if rand() < 0.2:
-            doi = f"{DOI_PREFIXES[int(rand() * len(DOI_PREFIXES))]}.{randint(1, 999)}.{number:06d}"
+            doi = f"{DOI_PREFIXES[int(rand() * ndoi)]}.{1 + int(rand() * 999)}.{number:06d}"
         license_url = lic_values[bis(lic_cum, rand() * lic_total, 0, nlic)]
 
-        # versions: 1-4, v1 within the id month, later ones days to months after
-        nver = 1 if rand() < 0.62 else (2 if rand() < 0.7 else randint(3, 4))
-        ts = base + randint(0, 27 * 86400)
+        # versions: 1-4; v1 within the id month, later ones hours to months after
+        r = rand()
+        nver = 1 if r < 0.62 else (2 if r < 0.89 else 3 + int(rand() * 2))
+        ts = base + int(rand() * 27 * 86400)
         versions = [{"version": "v1", "created": _rfc2822(ts)}]
         for v in range(2, nver + 1):
-            ts += randint(3600, 120 * 86400)
+            ts += 3600 + int(rand() * 120 * 86400)
             versions.append({"version": f"v{v}", "created": _rfc2822(ts)})
-        update_date = datetime.fromtimestamp(ts + randint(0, 3) * 86400, UTC).strftime(
-            "%Y-%m-%d"
-        )
+        update_date = datetime.fromtimestamp(ts + int(rand() * 4) * 86400, UTC).date().isoformat()
 
         yield {
-            "id": arxiv_id,
+            "id": f"{yy:02d}{mm:02d}.{number + 1:05d}",
             "submitter": submitter,
             "authors": authors,
             "title": title,

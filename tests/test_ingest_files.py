@@ -26,7 +26,12 @@ def test_snapshot_imports_every_field(capsys):
     assert paper.version == 2
     assert paper.title.startswith("SparseMixer: Token-Routed Mixing Layers")
     assert "\n" not in paper.title
-    assert paper.author_names == ["Mara Quellen", "Tobias Ferreira-Lund", "Yuki Harrow", "Priya Venkatesan-Obi"]
+    assert paper.author_names == [
+        "Mara Quellen",
+        "Tobias Ferreira-Lund",
+        "Yuki Harrow",
+        "Priya Venkatesan-Obi",
+    ]
     assert [v["version"] for v in paper.versions] == [1, 2]
     assert paper.published_at.isoformat() == "2024-09-02T17:59:59+00:00"
     assert paper.updated_at.isoformat() == "2024-09-20T09:15:30+00:00"
@@ -84,7 +89,12 @@ def test_newer_version_updates_and_keeps_votes_comments_listing(django_user_mode
 
 
 def test_one_paper_across_sources(capsys):
-    for name in ("arxiv_api_three.atom", "oai_page1.xml", "oai_arxiv_format.xml", "snapshot_small.jsonl"):
+    for name in (
+        "arxiv_api_three.atom",
+        "oai_page1.xml",
+        "oai_arxiv_format.xml",
+        "snapshot_small.jsonl",
+    ):
         assert ingest(name) == 0
     assert Paper.objects.filter(arxiv_id="2409.01234").count() == 1
     paper = Paper.objects.get(arxiv_id="2409.01234")
@@ -113,7 +123,11 @@ def test_rss_lists_new_and_cross_lists_but_not_replacements():
 def test_hf_daily_file_records_submitters():
     assert ingest("hf_daily_2024-12-04.json") == 0
     listing = Listing.objects.get(paper__arxiv_id="2412.02468")
-    assert (listing.source, listing.submitter_name, listing.date.isoformat()) == ("hf", "quinnreads", "2024-12-04")
+    assert (listing.source, listing.submitter_name, listing.date.isoformat()) == (
+        "hf",
+        "quinnreads",
+        "2024-12-04",
+    )
 
 
 def test_oai_deleted_records_are_skipped():
@@ -137,7 +151,9 @@ def test_bad_lines_are_reported_with_their_place_and_the_rest_imports(capsys):
         "2412.10001", "2412.10003", "solv-int/9901002", "2412.10008"
     }  # fmt: skip
     assert not Paper.objects.filter(arxiv_id="2412.10007").exists()
-    assert {a: h for a, h in Paper.objects.values_list("arxiv_id", "content_hash") if a in before} == before
+    assert {
+        a: h for a, h in Paper.objects.values_list("arxiv_id", "content_hash") if a in before
+    } == before
     run = IngestRun.objects.first()
     assert (run.new, run.rejected, run.status) == (4, 4, "done")
     assert {e["place"] for e in run.errors} == {f"snapshot_bad.jsonl:{n}" for n in (2, 4, 5, 7)}

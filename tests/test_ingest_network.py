@@ -126,21 +126,30 @@ def test_arxiv_api_error_entry_is_a_clear_rejection(upstream_settings, fake_time
 
 
 def test_oai_harvest_follows_resumption_tokens(upstream_settings, fake_time):
-    upstream_settings.add("/oai", fixture("oai_page1.xml"), query={"verb": "ListRecords", "set": "cs:cs:LG"})
+    upstream_settings.add(
+        "/oai", fixture("oai_page1.xml"), query={"verb": "ListRecords", "set": "cs:cs:LG"}
+    )
     upstream_settings.add("/oai", fixture("oai_page2.xml"), query={"resumptionToken": "tok-2"})
-    code = main(["ingest", "arxiv", "--category", "cs.LG", "--from", "2024-09-20", "--until", "2024-09-30"])
+    code = main(
+        ["ingest", "arxiv", "--category", "cs.LG", "--from", "2024-09-20", "--until", "2024-09-30"]
+    )
     assert code == 0
     first = upstream_settings.requests[0]["query"]
     assert first == {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "set": "cs:cs:LG",
                      "from": "2024-09-20", "until": "2024-09-30"}  # fmt: skip
-    assert upstream_settings.requests[1]["query"] == {"verb": "ListRecords", "resumptionToken": "tok-2"}
+    assert upstream_settings.requests[1]["query"] == {
+        "verb": "ListRecords",
+        "resumptionToken": "tok-2",
+    }
     assert Paper.objects.count() == 4
     assert IngestRun.objects.get().status == "done"
 
 
 def test_oai_harvest_resumes_from_the_failed_page(upstream_settings, fake_time, settings, capsys):
     settings.PAPERFEED_HTTP_RETRIES = 1
-    upstream_settings.add("/oai", fixture("oai_page1.xml"), query={"verb": "ListRecords", "set": "cs:cs:LG"})
+    upstream_settings.add(
+        "/oai", fixture("oai_page1.xml"), query={"verb": "ListRecords", "set": "cs:cs:LG"}
+    )
     upstream_settings.add("/oai", "down", status=503, content_type="text/plain",
                           query={"resumptionToken": "tok-2"}, times=2)  # fmt: skip
     upstream_settings.add("/oai", fixture("oai_page2.xml"), query={"resumptionToken": "tok-2"})
@@ -174,7 +183,9 @@ def test_oai_malformed_page_fails_without_writing(upstream_settings, fake_time, 
 
 
 def test_daily_listing_then_enrichment(upstream_settings, fake_time):
-    upstream_settings.add("/rss/cs.LG", fixture("rss_cs_LG.xml"), content_type="application/rss+xml")
+    upstream_settings.add(
+        "/rss/cs.LG", fixture("rss_cs_LG.xml"), content_type="application/rss+xml"
+    )
     upstream_settings.add("/api/query", atom_feed(
         atom_entry("2412.01111", "Curriculum Dropout Schedules for Small Language Models",
                    "9 pages. Code: https://github.com/moravec-lab/curriculum-dropout"),
@@ -190,7 +201,9 @@ def test_daily_listing_then_enrichment(upstream_settings, fake_time):
 
 
 def test_holiday_listing_is_empty_not_an_error(upstream_settings, fake_time):
-    upstream_settings.add("/rss/cs.LG", fixture("rss_empty.xml"), content_type="application/rss+xml")
+    upstream_settings.add(
+        "/rss/cs.LG", fixture("rss_empty.xml"), content_type="application/rss+xml"
+    )
     assert main(["ingest", "arxiv", "--category", "cs.LG"]) == 0
     assert Paper.objects.count() == 0
 
@@ -210,6 +223,8 @@ def test_hf_daily_papers(upstream_settings, fake_time):
 
 
 def test_hf_broken_json_fails_cleanly(upstream_settings, fake_time, capsys):
-    upstream_settings.add("/api/daily_papers", '[{"paper": {"id": "2412.0', content_type="application/json")
+    upstream_settings.add(
+        "/api/daily_papers", '[{"paper": {"id": "2412.0', content_type="application/json"
+    )
     assert main(["ingest", "hf", "--date", "2024-12-04"]) == 2
     assert "not JSON" in capsys.readouterr().out

@@ -79,7 +79,9 @@ def test_extract_links_normalises_and_deduplicates():
 
 
 def test_extract_links_ignores_plain_urls_and_hf_papers():
-    assert extract_links("see https://example.com/foo and https://huggingface.co/papers/2401.1") == []
+    assert (
+        extract_links("see https://example.com/foo and https://huggingface.co/papers/2401.1") == []
+    )
 
 
 def test_withdrawn_detection():
@@ -99,7 +101,9 @@ def test_validate_rejects_oversized_and_empty_fields():
 
 def test_validate_strips_control_characters_and_keeps_html_as_text():
     record = validate(
-        PaperRecord(arxiv_id="2401.00001v2", title="<b>Bold</b>\x00 claim\n  here", authors=["\x07Eve"])
+        PaperRecord(
+            arxiv_id="2401.00001v2", title="<b>Bold</b>\x00 claim\n  here", authors=["\x07Eve"]
+        )
     )
     assert record.title == "<b>Bold</b> claim here"
     assert record.authors == ["Eve"]

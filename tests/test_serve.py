@@ -1,6 +1,7 @@
 """`paperfeed serve` as a real process tree: gunicorn, the background worker, migrations on
 start, the demo, the first fetch from (loopback) arXiv, and the offline message."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -89,10 +90,8 @@ def start(live_env):
     yield _start
     for server in servers:
         server.stop()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGKILL)  # nothing of the tree may linger
-        except ProcessLookupError:
-            pass
 
 
 def test_serve_demo_is_a_living_site(start):

@@ -29,6 +29,7 @@ Routing rules (see ``Upstream.add``):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -136,11 +137,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(msg)
             return
 
-        if route.delay > 0:
-            # Interruptible sleep, so stop() does not hang on a slow route.
-            if upstream._stopping.wait(route.delay):
-                self.close_connection = True
-                return
+        # Interruptible sleep, so stop() does not hang on a slow route.
+        if route.delay > 0 and upstream._stopping.wait(route.delay):
+            self.close_connection = True
+            return
 
         payload = route.body
         self.send_response(route.status)
@@ -161,10 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(sent)
             self.wfile.flush()
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
             return
 
         self.send_header("Content-Length", str(len(payload)))

@@ -46,9 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from paperfeed.papers.models import IngestRun, Paper
 
     migrate()
-    print(
-        f"paperfeed: data in {settings.HOME}, database {settings.DATABASES['default']['ENGINE'].split('.')[-1]}"
-    )
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(f"paperfeed: data in {settings.HOME}, database {engine}")
     if args.demo:
         from paperfeed.papers.demo import fill_demo
 

@@ -18,6 +18,9 @@ class Vote(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "paper"], name="vote_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.user} on {self.paper.arxiv_id}"
+
 
 class Comment(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comment_set")
@@ -32,3 +35,6 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.paper.arxiv_id}"

@@ -95,7 +95,7 @@ def extract_links(*texts: str | None) -> list[tuple[str, str]]:
                 continue
             host = (urlsplit(raw).hostname or "").lower() if "://" in raw else ""
             before = text[max(0, match.start() - 60) : match.start()]
-            if host.endswith(".github.io") or PROJECT_CUE.search(before):
-                if url := _project_url(raw):
-                    found.setdefault(url, "project")
+            cued = host.endswith(".github.io") or PROJECT_CUE.search(before)
+            if cued and (url := _project_url(raw)):
+                found.setdefault(url, "project")
     return [(kind, url) for url, kind in found.items()]

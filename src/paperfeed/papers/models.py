@@ -85,6 +85,9 @@ class PaperAuthor(models.Model):
         ]
         ordering = ["paper", "position"]
 
+    def __str__(self) -> str:
+        return f"{self.author} ({self.position + 1})"
+
 
 class PaperCategory(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="category_rows")
@@ -95,6 +98,9 @@ class PaperCategory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["paper", "category"], name="papercategory_unique")
         ]
+
+    def __str__(self) -> str:
+        return self.category
 
 
 class CodeLink(models.Model):
@@ -140,6 +146,9 @@ class Listing(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["paper", "date"], name="listing_unique")]
         ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.paper.arxiv_id} on {self.date}"
 
 
 class IngestRun(models.Model):
