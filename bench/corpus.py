@@ -23,11 +23,14 @@ import bisect
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import random
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +39,8 @@ PER_MONTH = 30_000
 START_YEAR, START_MONTH = 2023, 1
 SENTENCE_POOL = 1 << 14
 TAPE_SIZE = 1 << 18
+BLOCK = 1_000  # papers per random stream
+CHUNK = 10 * BLOCK  # papers per shard of a parallel write
 MAX_SENTENCE = 190
 VOCABULARY_SIZE = 5_000
 
@@ -106,7 +111,7 @@ LAST_NAMES = list(dict.fromkeys(w.replace("_", " ") for w in LAST_NAMES.split())
 # Technical words of real abstracts, and function words (the high-frequency head).
 FUNCTION_WORDS = """the of and a in to we is for that this with on by are as an our which
 from be these can it at its show both using than into not more such between while also two
-each over all only through when under how their new""".split()
+each over all only through when under how their new""".split()  # noqa: SIM905
 
 TECHNICAL_WORDS = """model models learning method methods data network networks neural results
 approach based performance training problem paper propose proposed framework algorithm task
@@ -143,10 +148,10 @@ theoretic capacity code codes coding decoding security protocol verification sof
 programs compiler testing bug vulnerability user users interface recommendation search query
 ranking knowledge base question answering summarization translation dialogue instruction prompt
 prompting chain thought hallucination safety evaluation human feedback preference scaling
-law laws emergent capability capabilities""".split()
+law laws emergent capability capabilities""".split()  # noqa: SIM905
 
-ONSETS = "b br c ch cl cr d dr f fl fr g gr h j k kl l m n p pl pr qu r s sc sh sk sl sp st str t th tr v w z".split()  # noqa: E501
-VOWELS = "a e i o u ai ea ee ia io ou y".split()
+ONSETS = "b br c ch cl cr d dr f fl fr g gr h j k kl l m n p pl pr qu r s sc sh sk sl sp st str t th tr v w z".split()  # noqa: E501, SIM905
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "ia", "io", "ou", "y"]
 CODAS = ["", "", "", "n", "r", "l", "s", "t", "m", "nd", "nt", "rk", "st", "x", "ng", "ph"]
 SUFFIXES = ["", "", "", "ion", "ity", "ive", "al", "ic", "ing", "er", "ism", "ode", "net",
             "former", "ization", "ometry", "ics", "oid"]  # fmt: skip
@@ -157,14 +162,18 @@ COMMENT_PARTS = [
     "{p} pages, {f} figures; v{v}: minor revisions", "Camera-ready version for {venue} {year}",
     "Extended version of the {venue} {year} paper", "Preprint, under review",
 ]  # fmt: skip
-VENUES = ["NeurIPS", "ICML", "ICLR", "CVPR", "ICCV", "ECCV", "ACL", "EMNLP", "NAACL", "AAAI",
-          "IJCAI", "KDD", "SIGIR", "WWW", "ICRA", "IROS", "CoRL", "STOC", "FOCS", "SODA",
-          "PRL", "Phys. Rev. D", "JHEP", "MNRAS", "ApJ", "AISTATS", "COLT", "UAI", "Interspeech"]
-JOURNALS = ["Phys. Rev. D {v} ({y}) {p}", "Phys. Rev. Lett. {v}, {p} ({y})", "JHEP {m} ({y}) {p}",
-            "Astrophys. J. {v} ({y}) {p}", "Mon. Not. Roy. Astron. Soc. {v} ({y}) {p}",
-            "Nature Communications {v}, {p} ({y})", "IEEE Trans. Pattern Anal. Mach. Intell. {v} "
-            "({y}) {p}", "J. Mach. Learn. Res. {v} ({y}) 1-{p}", "Ann. Statist. {v} ({y}) {p}",
-            "Commun. Math. Phys. {v} ({y}) {p}-{q}", "Proceedings of {venue} {y}"]
+VENUES = [
+    "NeurIPS", "ICML", "ICLR", "CVPR", "ICCV", "ECCV", "ACL", "EMNLP", "NAACL", "AAAI", "IJCAI",
+    "KDD", "SIGIR", "WWW", "ICRA", "IROS", "CoRL", "STOC", "FOCS", "SODA", "PRL", "Phys. Rev. D",
+    "JHEP", "MNRAS", "ApJ", "AISTATS", "COLT", "UAI", "Interspeech",
+]  # fmt: skip
+JOURNALS = [
+    "Phys. Rev. D {v} ({y}) {p}", "Phys. Rev. Lett. {v}, {p} ({y})", "JHEP {m} ({y}) {p}",
+    "Astrophys. J. {v} ({y}) {p}", "Mon. Not. Roy. Astron. Soc. {v} ({y}) {p}",
+    "Nature Communications {v}, {p} ({y})", "IEEE Trans. Pattern Anal. Mach. Intell. {v} ({y}) {p}",
+    "J. Mach. Learn. Res. {v} ({y}) 1-{p}", "Ann. Statist. {v} ({y}) {p}",
+    "Commun. Math. Phys. {v} ({y}) {p}-{q}", "Proceedings of {venue} {y}",
+]  # fmt: skip
 DOI_PREFIXES = ["10.1103/PhysRevD", "10.1103/PhysRevLett", "10.1007/JHEP", "10.3847/1538-4357",
                 "10.1093/mnras", "10.1038/s41467", "10.1109/TPAMI", "10.1016/j.jcp",
                 "10.1214/aos", "10.1145/3580305"]  # fmt: skip
@@ -246,7 +255,9 @@ class _Tables:
         else:
             text = " ".join(words)
             text = text[0].upper() + text[1:]
-        return text[:MAX_SENTENCE].rsplit(" ", 1)[0] + "." if len(text) > MAX_SENTENCE else text + "."
+        if len(text) > MAX_SENTENCE:
+            text = text[:MAX_SENTENCE].rsplit(" ", 1)[0]
+        return text + "."
 
 
 @lru_cache(maxsize=4)
@@ -293,16 +304,23 @@ def _month_start(month_index: int) -> tuple[int, int, int]:
     return year % 100, month, int(datetime(year, month, 1, tzinfo=UTC).timestamp())
 
 
-def generate(n: int, seed: int = 0, *, people: int | None = None) -> Iterator[dict]:
-    """Yield `n` papers as arXiv snapshot dicts, deterministically for (n, seed, people).
+def generate(
+    n: int,
+    seed: int = 0,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    people: int | None = None,
+) -> Iterator[dict]:
+    """Yield the papers of the corpus of `n` papers as arXiv snapshot dicts.
 
-    `people` is the size of the author pool (default n // 3); pass the same value to make
-    corpora of different sizes share authors, and then the first k papers of a corpus of n
-    are exactly the corpus of k.
+    Deterministic for (n, seed, people). `start`/`stop` select the papers [start, stop) of
+    that corpus (each block of BLOCK papers has its own random stream, so a slice costs
+    about its own size: shards can be generated in parallel and concatenated).
+    `people` is the size of the author pool (default n // 3); with the same `people`, the
+    first k papers of a corpus of n are the corpus of k.
     """
     t = _tables(seed)
-    rng = random.Random(seed)
-    rand = rng.random
     bis = bisect.bisect
     exp, log = math.exp, math.log
     pool, npool = t.pool, len(t.pool)
@@ -312,7 +330,8 @@ def generate(n: int, seed: int = 0, *, people: int | None = None) -> Iterator[di
     cat_total, ncat = cat_cum[-1], len(cat_cum) - 1
     lic_values, lic_cum = t.lic_values, t.lic_cum
     lic_total, nlic = lic_cum[-1], len(lic_cum) - 1
-    ncomment, nvenue, njournal, ndoi = len(COMMENT_PARTS), len(VENUES), len(JOURNALS), len(DOI_PREFIXES)
+    ncomment, nvenue = len(COMMENT_PARTS), len(VENUES)
+    njournal, ndoi = len(JOURNALS), len(DOI_PREFIXES)
     # Author pool: rank r is drawn with probability proportional to 1 / (r + c).
     people = max(10, n // 3 if people is None else people)
     c = 200.0 if people > 2000 else max(2.0, people / 10)
@@ -324,155 +343,194 @@ def generate(n: int, seed: int = 0, *, people: int | None = None) -> Iterator[di
     names_cache: dict[int, tuple[str, str, str]] = {}
     month_cache: dict[int, tuple[int, int, int]] = {}
 
-    for i in range(n):
-        month_index, number = divmod(i, PER_MONTH)
-        month = month_cache.get(month_index)
-        if month is None:
-            month = month_cache[month_index] = _month_start(month_index)
-        yy, mm, base = month
-        year = 2000 + yy
+    stop = n if stop is None else min(stop, n)
+    start = max(0, start)
+    for block in range(start // BLOCK, -(-stop // BLOCK) if start < stop else 0):
+        rand = random.Random(f"paperfeed-corpus:{seed}:{block}").random
+        for i in range(block * BLOCK, min(stop, (block + 1) * BLOCK)):
+            month_index, number = divmod(i, PER_MONTH)
+            month = month_cache.get(month_index)
+            if month is None:
+                month = month_cache[month_index] = _month_start(month_index)
+            yy, mm, base = month
+            year = 2000 + yy
 
-        # categories: the primary, then 0-3 cross-lists
-        cats = [cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]]
-        r = rand()
-        extra = 0 if r < 0.45 else (1 if r < 0.8 else 2 + int(rand() * 2))
-        for _ in range(extra):
-            cat = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
-            if cat not in cats:
-                cats.append(cat)
-
-        # authors: mostly 1-15 (mean about 4), rarely a large collaboration
-        if rand() < 0.002:
-            k = 30 + int(rand() * 220)
-        else:
-            k = 1 + int(-log(1.0 - rand()) * 3.3)
-            if k > 15:
-                k = 15
-        parsed, names, seen = [], [], set()
-        for _ in range(k):
-            rank = int(c * exp(rand() * log_span) - c)
-            if rank >= people:
-                rank = people - 1
-            if rank in seen:
-                continue
-            seen.add(rank)
-            entry = names_cache.get(rank)
-            if entry is None:
-                last, first = author_name((rank * scatter) % space)
-                entry = (last, first, f"{first} {last}")
-                if rank < 4096:
-                    names_cache[rank] = entry
-            parsed.append([entry[0], entry[1], ""])
-            names.append(entry[2])
-        authors = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        submitter = names[0] if rand() < 0.7 else names[int(rand() * len(names))]
-
-        # title: 5-14 words, sometimes "ACRONYM: ...", long ones wrapped as in the dump
-        o = int(rand() * ntitle)
-        tw = title_tape[o : o + 5 + int(rand() * 10)]
-        if rand() < 0.25:
-            title = "".join([w[0] for w in tw[:4]]).upper() + ": " + " ".join(tw).title()
-        else:
-            title = " ".join(tw).title()
-        if len(title) > 70:
-            cut = title.rfind(" ", 0, 70)
-            if cut > 0:
-                title = title[:cut] + "\n  " + title[cut + 1 :]
-
-        # abstract: one new sentence (a tape slice) and pooled sentences, 600-1500 characters
-        o = int(rand() * ntape)
-        fresh = " ".join(tape[o : o + 8 + int(rand() * 12)])
-        parts = [fresh[0].upper() + fresh[1:] + "."]
-        target = 600 + int(rand() * rand() * 690)
-        size = len(parts[0])
-        while size < target:
-            s = pool[int(rand() * npool)]
-            parts.append(s)
-            size += len(s) + 1
-        if rand() < 0.5:  # the new sentence is not always the first
-            parts.append(parts.pop(0))
-        abstract = "  " + ("\n" if rand() < 0.3 else " ").join(parts) + "\n"
-
-        # comments (with code or project links), journal-ref, doi, license
-        comments = None
-        if rand() < 0.72:
-            comments = COMMENT_PARTS[int(rand() * ncomment)].format(
-                p=4 + int(rand() * 56), f=1 + int(rand() * 19), t=1 + int(rand() * 8),
-                v=2 + int(rand() * 3), venue=VENUES[int(rand() * nvenue)], year=year,
-            )  # fmt: skip
+            # categories: the primary, then 0-3 cross-lists
+            cats = [cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]]
             r = rand()
-            if r < 0.30:
-                user = parsed[0][0].lower().replace(" ", "").replace("'", "")
-                if r < 0.22:
-                    repo = "-".join(tw[:2]).lower()
-                    comments += f". Code is available at https://github.com/{user}{i % 97}/{repo}"
-                elif r < 0.28:
-                    comments += f". Project page: https://{user}{i % 53}.github.io/{tw[0]}/"
-                else:
-                    comments += f". Project page: https://www.{tw[0]}-lab.org/{tw[-1]}"
-            elif r < 0.305:
-                comments = "This paper has been withdrawn by the author due to an error"
-        journal_ref = doi = None
-        if rand() < 0.14:
-            journal_ref = JOURNALS[int(rand() * njournal)].format(
-                v=1 + int(rand() * 999), y=year, p=1 + int(rand() * 99999),
-                q=100 + int(rand() * 900), m=f"{1 + int(rand() * 12):02d}",
-                venue=VENUES[int(rand() * nvenue)],
-            )  # fmt: skip
-        if rand() < 0.2:
-            doi = f"{DOI_PREFIXES[int(rand() * ndoi)]}.{1 + int(rand() * 999)}.{number:06d}"
-        license_url = lic_values[bis(lic_cum, rand() * lic_total, 0, nlic)]
+            extra = 0 if r < 0.45 else (1 if r < 0.8 else 2 + int(rand() * 2))
+            for _ in range(extra):
+                cat = cat_names[bis(cat_cum, rand() * cat_total, 0, ncat)]
+                if cat not in cats:
+                    cats.append(cat)
 
-        # versions: 1-4; v1 within the id month, later ones hours to months after
-        r = rand()
-        nver = 1 if r < 0.62 else (2 if r < 0.89 else 3 + int(rand() * 2))
-        ts = base + int(rand() * 27 * 86400)
-        versions = [{"version": "v1", "created": _rfc2822(ts)}]
-        for v in range(2, nver + 1):
-            ts += 3600 + int(rand() * 120 * 86400)
-            versions.append({"version": f"v{v}", "created": _rfc2822(ts)})
-        update_date = datetime.fromtimestamp(ts + int(rand() * 4) * 86400, UTC).date().isoformat()
+            # authors: mostly 1-15 (mean about 4), rarely a large collaboration
+            if rand() < 0.002:
+                k = 30 + int(rand() * 220)
+            else:
+                k = 1 + int(-log(1.0 - rand()) * 3.3)
+                if k > 15:
+                    k = 15
+            parsed, names, seen = [], [], set()
+            for _ in range(k):
+                rank = int(c * exp(rand() * log_span) - c)
+                if rank >= people:
+                    rank = people - 1
+                if rank in seen:
+                    continue
+                seen.add(rank)
+                entry = names_cache.get(rank)
+                if entry is None:
+                    last, first = author_name((rank * scatter) % space)
+                    entry = (last, first, f"{first} {last}")
+                    if rank < 4096:
+                        names_cache[rank] = entry
+                parsed.append([entry[0], entry[1], ""])
+                names.append(entry[2])
+            authors = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            submitter = names[0] if rand() < 0.7 else names[int(rand() * len(names))]
 
-        yield {
-            "id": f"{yy:02d}{mm:02d}.{number + 1:05d}",
-            "submitter": submitter,
-            "authors": authors,
-            "title": title,
-            "comments": comments,
-            "journal-ref": journal_ref,
-            "doi": doi,
-            "report-no": None,
-            "categories": " ".join(cats),
-            "license": license_url,
-            "abstract": abstract,
-            "versions": versions,
-            "update_date": update_date,
-            "authors_parsed": parsed,
-        }
+            # title: 5-14 words, sometimes "ACRONYM: ...", long ones wrapped as in the dump
+            o = int(rand() * ntitle)
+            tw = title_tape[o : o + 5 + int(rand() * 10)]
+            if rand() < 0.25:
+                title = "".join([w[0] for w in tw[:4]]).upper() + ": " + " ".join(tw).title()
+            else:
+                title = " ".join(tw).title()
+            if len(title) > 70:
+                cut = title.rfind(" ", 0, 70)
+                if cut > 0:
+                    title = title[:cut] + "\n  " + title[cut + 1 :]
+
+            # abstract: one new sentence (a tape slice) and pooled sentences, 600-1500 characters
+            o = int(rand() * ntape)
+            fresh = " ".join(tape[o : o + 8 + int(rand() * 12)])
+            parts = [fresh[0].upper() + fresh[1:] + "."]
+            target = 600 + int(rand() * rand() * 690)
+            size = len(parts[0])
+            while size < target:
+                s = pool[int(rand() * npool)]
+                parts.append(s)
+                size += len(s) + 1
+            if rand() < 0.5:  # the new sentence is not always the first
+                parts.append(parts.pop(0))
+            abstract = "  " + ("\n" if rand() < 0.3 else " ").join(parts) + "\n"
+
+            # comments (with code or project links), journal-ref, doi, license
+            comments = None
+            if rand() < 0.72:
+                comments = COMMENT_PARTS[int(rand() * ncomment)].format(
+                    p=4 + int(rand() * 56), f=1 + int(rand() * 19), t=1 + int(rand() * 8),
+                    v=2 + int(rand() * 3), venue=VENUES[int(rand() * nvenue)], year=year,
+                )  # fmt: skip
+                r = rand()
+                if r < 0.30:
+                    user = parsed[0][0].lower().replace(" ", "").replace("'", "")
+                    if r < 0.22:
+                        repo = "-".join(tw[:2]).lower()
+                        comments += f". Code: https://github.com/{user}{i % 97}/{repo}"
+                    elif r < 0.28:
+                        comments += f". Project page: https://{user}{i % 53}.github.io/{tw[0]}/"
+                    else:
+                        comments += f". Project page: https://www.{tw[0]}-lab.org/{tw[-1]}"
+                elif r < 0.305:
+                    comments = "This paper has been withdrawn by the author due to an error"
+            journal_ref = doi = None
+            if rand() < 0.14:
+                page = 1 + int(rand() * 9999)
+                journal_ref = JOURNALS[int(rand() * njournal)].format(
+                    v=1 + int(rand() * 999), y=year, p=page, q=page + 5 + int(rand() * 40),
+                    m=f"{1 + int(rand() * 12):02d}",
+                    venue=VENUES[int(rand() * nvenue)],
+                )  # fmt: skip
+            if rand() < 0.2:
+                doi = f"{DOI_PREFIXES[int(rand() * ndoi)]}.{1 + int(rand() * 999)}.{number:06d}"
+            license_url = lic_values[bis(lic_cum, rand() * lic_total, 0, nlic)]
+
+            # versions: 1-4; v1 within the id month, later ones hours to months after
+            r = rand()
+            nver = 1 if r < 0.62 else (2 if r < 0.89 else 3 + int(rand() * 2))
+            ts = base + int(rand() * 27 * 86400)
+            versions = [{"version": "v1", "created": _rfc2822(ts)}]
+            for v in range(2, nver + 1):
+                ts += 3600 + int(rand() * 120 * 86400)
+                versions.append({"version": f"v{v}", "created": _rfc2822(ts)})
+            updated = datetime.fromtimestamp(ts + int(rand() * 4) * 86400, UTC)
+
+            if i < start:  # in the first block, before the requested range
+                continue
+            yield {
+                "id": f"{yy:02d}{mm:02d}.{number + 1:05d}",
+                "submitter": submitter,
+                "authors": authors,
+                "title": title,
+                "comments": comments,
+                "journal-ref": journal_ref,
+                "doi": doi,
+                "report-no": None,
+                "categories": " ".join(cats),
+                "license": license_url,
+                "abstract": abstract,
+                "versions": versions,
+                "update_date": updated.date().isoformat(),
+                "authors_parsed": parsed,
+            }
 
 
-def iter_lines(n: int, seed: int = 0) -> Iterator[str]:
-    """The papers of `generate(n, seed)` as compact JSON lines (with the newline)."""
-    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
-    encode = encode.encode
-    for paper in generate(n, seed):
+def iter_lines(
+    n: int, seed: int = 0, *, start: int = 0, stop: int | None = None, people: int | None = None
+) -> Iterator[str]:
+    """The papers of `generate(...)` as compact JSON lines, each ending in a newline."""
+    encode = json.JSONEncoder(
+        ensure_ascii=False, check_circular=False, separators=(",", ":")
+    ).encode
+    for paper in generate(n, seed, start=start, stop=stop, people=people):
         yield encode(paper) + "\n"
 
 
-def write(path: str | os.PathLike, n: int, seed: int = 0, *, chunk: int = 2_000) -> Path:
-    """Write the corpus to `path` atomically (a temp file renamed into place)."""
+def _text(n: int, seed: int, start: int, stop: int, people: int | None) -> str:
+    return "".join(iter_lines(n, seed, start=start, stop=stop, people=people))
+
+
+def write(
+    path: str | os.PathLike,
+    n: int,
+    seed: int = 0,
+    *,
+    people: int | None = None,
+    workers: int | None = None,
+) -> Path:
+    """Write the corpus of `n` papers to `path` (atomically: a temp file renamed into place).
+
+    With workers > 1, processes generate shards of CHUNK papers that are written in order,
+    at most 2 * workers shards in flight; the file is the same for any number of workers.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    buffer: list[str] = []
-    with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-        for line in iter_lines(n, seed):
-            buffer.append(line)
-            if len(buffer) >= chunk:
-                out.write("".join(buffer))
-                buffer.clear()
-        out.write("".join(buffer))
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    if workers is None:  # leave a core for the writing parent (and for anything else)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = max(1, min(4, cpus - 1))
+    shards = [(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
+    _tables(seed)  # built once here, inherited by forked workers
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            if workers <= 1 or len(shards) <= 1:
+                for lo, hi in shards:
+                    out.write(_text(n, seed, lo, hi, people))
+            else:
+                context = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(workers, mp_context=context) as executor:
+                    pending: deque = deque()
+                    for lo, hi in shards:
+                        pending.append(executor.submit(_text, n, seed, lo, hi, people))
+                        if len(pending) >= 2 * workers:
+                            out.write(pending.popleft().result())
+                    while pending:
+                        out.write(pending.popleft().result())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -481,11 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--papers", type=int, required=True, help="number of papers")
     parser.add_argument("--out", required=True, help="output path (JSON lines)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--people", type=int, help="author pool size (default papers / 3)")
+    parser.add_argument(
+        "--workers", type=int, help="generator processes (default: CPUs - 1, 1 to 4)"
+    )
     args = parser.parse_args(argv)
     if args.papers < 0:
         parser.error("--papers must be >= 0")
     started = time.perf_counter()
-    path = write(args.out, args.papers, args.seed)
+    path = write(args.out, args.papers, args.seed, people=args.people, workers=args.workers)
     elapsed = time.perf_counter() - started
     size = path.stat().st_size
     print(

@@ -17,6 +17,7 @@ URL = re.compile(
 PROJECT_CUE = re.compile(
     r"(project|demo)\s*(page|website|site|webpage)|home\s*page|web\s*page|website", re.I
 )
+BARE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co")
 TRAILING = ".,;:!?)]}>'\""
 HF_KINDS = {"datasets", "spaces", "models"}
 HF_NOT_REPOS = {"papers", "docs", "blog", "join", "login", "settings", "collections", "learn"}
@@ -82,11 +83,17 @@ def _project_url(url: str) -> str | None:
     return f"https://{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
+def _may_have_url(text: str) -> bool:
+    """Cheap test that lets most abstracts (no URL at all) skip the URL regex."""
+    lowered = text.lower()
+    return "://" in lowered or any(host in lowered for host in BARE_HOSTS)
+
+
 def extract_links(*texts: str | None) -> list[tuple[str, str]]:
     """All (kind, url) pairs found in the texts, in order of appearance, deduplicated."""
     found: dict[str, str] = {}
     for text in texts:
-        if not text:
+        if not text or not _may_have_url(text):
             continue
         for match in URL.finditer(text):
             raw = match.group(0)

@@ -6,6 +6,7 @@ A field left as None means "this source does not know", so merging a poorer sour
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,7 +34,6 @@ ID_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-WHITESPACE = re.compile(r"\s+")
 
 
 class RecordError(ValueError):
@@ -111,13 +111,18 @@ def clean_text(value: str | None, *, limit: int, what: str, collapse: bool = Tru
         raise RecordError(f"{what} is not text")
     if len(value) > limit * 4:  # cheap early exit before normalising a huge value
         raise RecordError(f"{what} is too long ({len(value):,} characters, limit {limit:,})")
-    value = CONTROL_CHARS.sub("", unicodedata.normalize("NFC", value))
-    value = WHITESPACE.sub(" ", value).strip() if collapse else value.strip()
+    # The checks before each step skip work that most (ASCII, printable) text does not need.
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
+    if not value.isprintable():
+        value = CONTROL_CHARS.sub("", value)
+    value = " ".join(value.split()) if collapse else value.strip()
     if len(value) > limit:
         raise RecordError(f"{what} is too long ({len(value):,} characters, limit {limit:,})")
     return value
 
 
+@functools.lru_cache(maxsize=100_000)
 def author_slug(name: str) -> str:
     """Normalised key of an author name: case, accents, dots and spacing do not matter."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())

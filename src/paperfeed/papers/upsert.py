@@ -4,7 +4,7 @@ Rules (docs/architecture.md explains why):
 - a paper is keyed by its arXiv id without version, whatever the source;
 - a field a source does not know (None) keeps the stored value;
 - a record of an older version than the stored one changes nothing (it may still list);
-- unchanged metadata (same content hash) writes nothing, so re-imports are free;
+- unchanged metadata (same content hash) writes nothing, so re-imports are cheap;
 - votes, comments and listings hang off the paper row and are never touched here.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from paperfeed.papers.bulk import insert_rows
 from paperfeed.papers.links import classify, extract_links
 from paperfeed.papers.models import (
     Author,
@@ -50,6 +51,10 @@ EMPTY = {
     "published_at": None, "updated_at": None, "versions": [], "comments": "",
     "journal_ref": "", "doi": "", "report_no": "", "license": "", "withdrawn": False,
 }  # fmt: skip
+NEW_PAPER_COLUMNS = [
+    "arxiv_id", *FIELDS, "primary_category", "content_hash", "source",
+    "upvotes", "num_comments", "created_at", "modified_at",
+]  # fmt: skip
 TEXT_LINK_SOURCE = "text"  # links found in the abstract or comments
 
 
@@ -84,136 +89,155 @@ def _merge(current: dict, record: PaperRecord) -> dict:
     return values
 
 
-def _is_stale(paper: Paper, record: PaperRecord) -> bool:
-    return bool(record.version and paper.version and record.version < paper.version)
-
-
 def store_batch(records: list[PaperRecord]) -> BatchResult:
     """Merge validated records (one per arXiv id) into the database, in one transaction."""
     result = BatchResult()
     if not records:
         return result
     with transaction.atomic():
-        existing = {
-            p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r in records])
+        stored = {
+            arxiv_id: (pk, digest, version)
+            for arxiv_id, pk, digest, version in Paper.objects.filter(
+                arxiv_id__in=[r.arxiv_id for r in records]
+            ).values_list("arxiv_id", "id", "content_hash", "version")
         }
         now = timezone.now()
-        created: list[tuple[Paper, PaperRecord]] = []
-        changed: list[tuple[Paper, PaperRecord, bool, bool, bool]] = []
+        created: list[tuple[PaperRecord, dict, str]] = []
+        to_merge: list[PaperRecord] = []
         for record in records:
-            paper = existing.get(record.arxiv_id)
-            if paper is None:
+            known = stored.get(record.arxiv_id)
+            if known is None:
                 values = _merge(EMPTY, record)
-                paper = Paper(
-                    arxiv_id=record.arxiv_id,
-                    source=record.source,
-                    content_hash=content_hash(values),
-                    primary_category=(values["categories"] or [""])[0],
-                    created_at=now,
-                    modified_at=now,
-                    **values,
-                )
-                created.append((paper, record))
-                result.new += 1
-                continue
-            if _is_stale(paper, record):
-                result.unchanged += 1
-                continue
-            current = {name: getattr(paper, name) for name in FIELDS}
-            values = _merge(current, record)
-            digest = content_hash(values)
-            if digest == paper.content_hash:
-                result.unchanged += 1
-                continue
-            for name, value in values.items():
-                setattr(paper, name, value)
-            paper.primary_category = (values["categories"] or [""])[0]
-            paper.content_hash = digest
-            paper.modified_at = now
-            changed.append(
-                (
-                    paper,
-                    record,
-                    values["author_names"] != current["author_names"],
-                    values["categories"] != current["categories"],
-                    (values["abstract"], values["comments"])
-                    != (current["abstract"], current["comments"]),
-                )
-            )
-            result.updated += 1
+                created.append((record, values, content_hash(values)))
+            elif record.version and known[2] and record.version < known[2]:
+                result.unchanged += 1  # an older version than the one stored
+            elif content_hash(_merge(EMPTY, record)) == known[1]:
+                result.unchanged += 1  # a complete record equal to what is stored
+            else:
+                to_merge.append(record)
+        result.new = len(created)
+        ids = _insert_papers(created, now)
+        changed = _update_papers(to_merge, now, result)
 
-        Paper.objects.bulk_create([paper for paper, _ in created])
-        if changed:
-            Paper.objects.bulk_update(
-                [item[0] for item in changed],
-                [*FIELDS, "primary_category", "content_hash", "modified_at"],
-            )
-        new_papers = [paper for paper, _ in created]
-        _index_authors(
-            new_papers + [c[0] for c in changed if c[2]], replace=[c[0] for c in changed if c[2]]
-        )
-        _index_categories(
-            new_papers + [c[0] for c in changed if c[3]], replace=[c[0] for c in changed if c[3]]
-        )
-        _index_links(new_papers, changed)
-        papers_by_id = {p.arxiv_id: p for p in existing.values()} | {
-            p.arxiv_id: p for p in new_papers
-        }
-        _add_stated_links(records, papers_by_id)
-        result.listed = _add_listings(records, papers_by_id)
+        _index_authors([(ids[r.arxiv_id], v["author_names"]) for r, v, _ in created]
+                       + [(p.pk, p.author_names) for p, *flags in changed if flags[0]],
+                       replace=[p.pk for p, *flags in changed if flags[0]])  # fmt: skip
+        _index_categories([(ids[r.arxiv_id], v["categories"]) for r, v, _ in created]
+                          + [(p.pk, p.categories) for p, *flags in changed if flags[1]],
+                          replace=[p.pk for p, *flags in changed if flags[1]])  # fmt: skip
+        _index_links([(ids[r.arxiv_id], v["abstract"], v["comments"]) for r, v, _ in created]
+                     + [(p.pk, p.abstract, p.comments) for p, *flags in changed if flags[2]],
+                     replace=[p.pk for p, *flags in changed if flags[2]])  # fmt: skip
+        pks = {arxiv_id: known[0] for arxiv_id, known in stored.items()} | ids
+        _add_stated_links(records, pks)
+        result.listed = _add_listings(records, pks)
     return result
 
 
-def _index_authors(papers: list[Paper], replace: list[Paper]) -> None:
-    if not papers:
-        return
-    if replace:
-        PaperAuthor.objects.filter(paper__in=replace).delete()
-    names: dict[str, str] = {}
-    for paper in papers:
-        for name in paper.author_names:
-            names.setdefault(author_slug(name), name)
-    ids = dict(Author.objects.filter(slug__in=list(names)).values_list("slug", "id"))
-    missing = [Author(slug=slug, name=name) for slug, name in names.items() if slug not in ids]
-    if missing:
-        Author.objects.bulk_create(missing, ignore_conflicts=True)
-        ids.update(
-            Author.objects.filter(slug__in=[a.slug for a in missing]).values_list("slug", "id")
+def _insert_papers(created: list[tuple[PaperRecord, dict, str]], now) -> dict[str, int]:
+    """Insert new papers; returns their primary keys by arXiv id."""
+    if not created:
+        return {}
+    rows = [
+        (
+            record.arxiv_id,
+            *values.values(),
+            (values["categories"] or [""])[0],
+            digest,
+            record.source,
+            0,
+            0,
+            now,
+            now,
         )
-    rows = []
-    for paper in papers:
-        seen = set()
-        for position, name in enumerate(paper.author_names):
-            author_id = ids[author_slug(name)]
-            if author_id in seen:  # the same person listed twice
-                continue
-            seen.add(author_id)
-            rows.append(PaperAuthor(paper_id=paper.pk, author_id=author_id, position=position))
-    PaperAuthor.objects.bulk_create(rows)
-
-
-def _index_categories(papers: list[Paper], replace: list[Paper]) -> None:
-    if replace:
-        PaperCategory.objects.filter(paper__in=replace).delete()
-    PaperCategory.objects.bulk_create(
-        [
-            PaperCategory(paper_id=paper.pk, category=category, is_primary=(i == 0))
-            for paper in papers
-            for i, category in enumerate(paper.categories)
-        ]
+        for record, values, digest in created
+    ]
+    insert_rows(Paper, NEW_PAPER_COLUMNS, rows)
+    return dict(
+        Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r, _, _ in created]).values_list(
+            "arxiv_id", "id"
+        )
     )
 
 
-def _index_links(new_papers: list[Paper], changed: list) -> None:
+def _update_papers(records: list[PaperRecord], now, result: BatchResult) -> list[tuple]:
+    """Merge records into stored papers; returns (paper, authors?, categories?, text?) changed."""
+    if not records:
+        return []
+    papers = Paper.objects.in_bulk([r.arxiv_id for r in records], field_name="arxiv_id")
+    changed = []
+    for record in records:
+        paper = papers[record.arxiv_id]
+        current = {name: getattr(paper, name) for name in FIELDS}
+        values = _merge(current, record)
+        digest = content_hash(values)
+        if digest == paper.content_hash:
+            result.unchanged += 1
+            continue
+        for name, value in values.items():
+            setattr(paper, name, value)
+        paper.primary_category = (values["categories"] or [""])[0]
+        paper.content_hash = digest
+        paper.modified_at = now
+        changed.append(
+            (
+                paper,
+                values["author_names"] != current["author_names"],
+                values["categories"] != current["categories"],
+                (values["abstract"], values["comments"])
+                != (current["abstract"], current["comments"]),
+            )
+        )
+        result.updated += 1
+    if changed:
+        Paper.objects.bulk_update(
+            [item[0] for item in changed],
+            [*FIELDS, "primary_category", "content_hash", "modified_at"],
+        )
+    return changed
+
+
+def _index_authors(papers: list[tuple[int, list[str]]], replace: list[int]) -> None:
+    if replace:
+        PaperAuthor.objects.filter(paper_id__in=replace).delete()
+    if not papers:
+        return
+    slugged = [(pk, [(author_slug(name), name) for name in names]) for pk, names in papers]
+    names = {slug: name for _, pairs in slugged for slug, name in pairs}
+    ids = dict(Author.objects.filter(slug__in=list(names)).values_list("slug", "id"))
+    missing = [(slug, name) for slug, name in names.items() if slug not in ids]
+    if missing:
+        insert_rows(Author, ["slug", "name"], missing, ignore_conflicts=True)
+        ids.update(
+            Author.objects.filter(slug__in=[slug for slug, _ in missing]).values_list("slug", "id")
+        )
     rows = []
-    text_changed = [paper for paper, _, _, _, text in changed if text]
-    if text_changed:
-        CodeLink.objects.filter(paper__in=text_changed, source=TEXT_LINK_SOURCE).delete()
-    for paper in new_papers + text_changed:
-        for kind, url in extract_links(paper.abstract, paper.comments):
-            rows.append(CodeLink(paper_id=paper.pk, kind=kind, url=url, source=TEXT_LINK_SOURCE))
-    if rows:
-        CodeLink.objects.bulk_create(rows, ignore_conflicts=True)
+    for pk, pairs in slugged:
+        seen = set()
+        for position, (slug, _) in enumerate(pairs):
+            author_id = ids[slug]
+            if author_id not in seen:  # the same person listed twice
+                seen.add(author_id)
+                rows.append((pk, author_id, position))
+    insert_rows(PaperAuthor, ["paper_id", "author_id", "position"], rows)
+
+
+def _index_categories(papers: list[tuple[int, list[str]]], replace: list[int]) -> None:
+    if replace:
+        PaperCategory.objects.filter(paper_id__in=replace).delete()
+    rows = [(pk, cat, i == 0) for pk, categories in papers for i, cat in enumerate(categories)]
+    insert_rows(PaperCategory, ["paper_id", "category", "is_primary"], rows)
+
+
+def _index_links(papers: list[tuple[int, str, str]], replace: list[int]) -> None:
+    if replace:
+        CodeLink.objects.filter(paper_id__in=replace, source=TEXT_LINK_SOURCE).delete()
+    rows = [
+        (pk, kind, url, TEXT_LINK_SOURCE)
+        for pk, abstract, comments in papers
+        for kind, url in extract_links(abstract, comments)
+    ]
+    insert_rows(CodeLink, ["paper_id", "kind", "url", "source"], rows, ignore_conflicts=True)
 
 
 def _record_links(record: PaperRecord) -> list[tuple[str, str]]:
@@ -225,40 +249,37 @@ def _record_links(record: PaperRecord) -> list[tuple[str, str]]:
     return [(kind, url) for kind, url in found if url.startswith(("http://", "https://"))]
 
 
-def _add_stated_links(records: list[PaperRecord], papers: dict[str, Paper]) -> None:
+def _add_stated_links(records: list[PaperRecord], pks: dict[str, int]) -> None:
     rows = [
-        CodeLink(paper_id=papers[r.arxiv_id].pk, kind=k, url=u, source=r.source)
+        (pks[r.arxiv_id], kind, url, r.source)
         for r in records
-        if r.links and r.arxiv_id in papers
-        for k, u in _record_links(r)
+        if r.links and r.arxiv_id in pks
+        for kind, url in _record_links(r)
     ]
-    if rows:
-        CodeLink.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_rows(CodeLink, ["paper_id", "kind", "url", "source"], rows, ignore_conflicts=True)
 
 
-def _add_listings(records: list[PaperRecord], papers: dict[str, Paper]) -> int:
-    wanted = [(papers[r.arxiv_id], r) for r in records if r.listing and r.arxiv_id in papers]
+def _add_listings(records: list[PaperRecord], pks: dict[str, int]) -> int:
+    wanted = [(pks[r.arxiv_id], r.listing) for r in records if r.listing and r.arxiv_id in pks]
     if not wanted:
         return 0
-    dates = {r.listing.date for _, r in wanted}
     present = set(
-        Listing.objects.filter(paper__in=[p for p, _ in wanted], date__in=dates).values_list(
-            "paper_id", "date"
-        )
+        Listing.objects.filter(
+            paper_id__in=[pk for pk, _ in wanted], date__in={listing.date for _, listing in wanted}
+        ).values_list("paper_id", "date")
     )
     rows = []
-    for paper, record in wanted:
-        key = (paper.pk, record.listing.date)
-        if key in present:
+    for pk, listing in wanted:
+        if (pk, listing.date) in present:
             continue
-        present.add(key)
+        present.add((pk, listing.date))
         rows.append(
             Listing(
-                paper_id=paper.pk,
-                date=record.listing.date,
-                source=record.listing.source,
-                submitter_name=record.listing.submitter_name,
-                announce_type=record.listing.announce_type,
+                paper_id=pk,
+                date=listing.date,
+                source=listing.source,
+                submitter_name=listing.submitter_name,
+                announce_type=listing.announce_type,
             )
         )
     Listing.objects.bulk_create(rows, ignore_conflicts=True)

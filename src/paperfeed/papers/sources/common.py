@@ -23,11 +23,33 @@ def parse_xml(body: bytes, what: str):
         raise RecordError(f"{what}: malformed XML ({exc})") from exc
 
 
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
+
+
+def _rfc2822_gmt(value: str) -> datetime | None:
+    """Fast path for arXiv's "Mon, 2 Apr 2007 19:18:42 GMT" (the snapshot's only form)."""
+    parts = value.split()
+    if len(parts) != 6 or parts[5] != "GMT" or parts[2] not in MONTHS:
+        return None
+    clock = parts[4].split(":")
+    if len(clock) != 3 or not all(p.isdigit() for p in (parts[1], parts[3], *clock)):
+        return None
+    try:
+        return datetime(
+            int(parts[3]), MONTHS[parts[2]], int(parts[1]), *map(int, clock), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """ISO 8601 (with Z) or RFC 2822 dates, returned timezone-aware in UTC."""
-    if not value or not value.strip():
+    if not value or not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
+    if fast := _rfc2822_gmt(value):
+        return fast
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

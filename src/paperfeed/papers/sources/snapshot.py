@@ -12,6 +12,23 @@ from paperfeed.papers.records import Checkpoint, PaperRecord, RecordError, Rejec
 from paperfeed.papers.sources.common import parse_datetime, split_authors, versions_from
 
 CHECKPOINT_EVERY = 2_000
+# Real lines are a few KB (a few hundred KB for papers with thousands of authors); a longer
+# "line" is a broken or hostile file, and is skipped without holding it in memory.
+MAX_LINE = 4 * 1024 * 1024
+
+
+def _lines(stream):
+    """Lines of a binary stream; an over-long line comes back as None, consumed in chunks."""
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
 
 
 def parse_line(line: bytes, place: str) -> PaperRecord:
@@ -70,10 +87,12 @@ def read_snapshot(stream, name: str, start_line: int = 0) -> Iterator:
     Every CHECKPOINT_EVERY lines a Checkpoint carries the number of lines read so far.
     """
     number = 0
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(_lines(stream), start=1):
         if number <= start_line:
             continue
-        if line.strip():
+        if line is None:
+            yield Rejected(f"{name}:{number}", f"line longer than {MAX_LINE:,} bytes")
+        elif line.strip():
             place = f"{name}:{number}"
             try:
                 yield parse_line(line, place)
