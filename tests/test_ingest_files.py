@@ -233,3 +233,30 @@ def test_stats_json(capsys):
     assert stats["categories"]["cs.LG"] >= 5
     assert stats["code_links"] >= 2
     assert stats["authors"] > 10
+
+
+def test_over_long_line_is_rejected_without_stopping_the_file(tmp_path, monkeypatch, capsys):
+    from paperfeed.papers.sources import snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_LINE", 10_000)
+    lines = (FIXTURES / "snapshot_small.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(lines[0] + b'{"id": "2401.00001", "title": "' + b"x" * 50_000 + b'"}\n' + lines[1])
+    assert main(["ingest", "file", str(path)]) == 1
+    assert "long.jsonl:2: line longer than 10,000 bytes" in capsys.readouterr().err
+    assert Paper.objects.count() == 2
+
+
+def test_parser_process_path_gives_the_same_result(monkeypatch, capsys):
+    """Big snapshots are parsed in a second process; small ones here. Same outcome."""
+    from paperfeed.papers import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    assert ingest("snapshot_bad.jsonl") == 1
+    err = capsys.readouterr().err
+    assert "snapshot_bad.jsonl:2: not JSON" in err
+    assert "snapshot_bad.jsonl:7: title is too long" in err
+    run = IngestRun.objects.get()
+    assert (run.new, run.rejected, run.cursor, run.status) == (4, 4, "8", "done")
+    assert ingest("snapshot_small.jsonl") == 0
+    assert Paper.objects.count() == 10

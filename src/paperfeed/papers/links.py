@@ -25,7 +25,7 @@ HF_NOT_REPOS = {"papers", "docs", "blog", "join", "login", "settings", "collecti
 
 def _repo_path(path: str, depth: int) -> str | None:
     parts = [p for p in path.split("/") if p]
-    if len(parts) < depth:
+    if depth < 1 or len(parts) < depth:
         return None
     parts = parts[:depth]
     parts[-1] = parts[-1].removesuffix(".git")
@@ -100,7 +100,10 @@ def extract_links(*texts: str | None) -> list[tuple[str, str]]:
             if hit := classify(raw):
                 found.setdefault(hit[1], hit[0])
                 continue
-            host = (urlsplit(raw).hostname or "").lower() if "://" in raw else ""
+            try:
+                host = (urlsplit(raw).hostname or "").lower() if "://" in raw else ""
+            except ValueError:
+                continue
             before = text[max(0, match.start() - 60) : match.start()]
             cued = host.endswith(".github.io") or PROJECT_CUE.search(before)
             if cued and (url := _project_url(raw)):

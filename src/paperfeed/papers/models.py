@@ -75,7 +75,10 @@ class Author(models.Model):
 
 
 class PaperAuthor(models.Model):
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    # No index of its own: the (paper, position) constraint below serves paper lookups.
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
     position = models.PositiveIntegerField()
 
@@ -90,7 +93,9 @@ class PaperAuthor(models.Model):
 
 
 class PaperCategory(models.Model):
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="category_rows")
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="category_rows", db_index=False
+    )
     category = models.CharField(max_length=32, db_index=True)
     is_primary = models.BooleanField(default=False)
 
@@ -111,7 +116,9 @@ class CodeLink(models.Model):
         HUGGINGFACE = "huggingface", "Hugging Face"
         PROJECT = "project", "Project page"
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="code_links")
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="code_links", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     url = models.URLField(max_length=500)
     source = models.CharField(max_length=16, help_text="abstract, comments or the ingest source")
@@ -133,7 +140,9 @@ class Listing(models.Model):
         HF = "hf", "Hugging Face daily papers"
         DEMO = "demo", "Demo data"
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="listings")
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="listings", db_index=False
+    )
     date = models.DateField(db_index=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     submitter = models.ForeignKey(

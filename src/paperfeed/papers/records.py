@@ -23,17 +23,19 @@ MAX_AUTHOR_NAME = 255
 MAX_TEXT_FIELD = 5_000  # comments, journal-ref, report-no
 MAX_CATEGORIES = 30
 
-NEW_ID = re.compile(r"(?P<id>(?P<yy>\d\d)(?P<mm>\d\d)\.\d{4,5})(?:v(?P<v>\d+))?")
+NEW_ID = re.compile(r"(?P<id>(?P<yy>\d\d)(?P<mm>\d\d)\.\d{4,5})(?:v(?P<v>\d{1,4}))?", re.ASCII)
 # Old-style ids: archive[.SUBJ]/YYMMNNN; the subject class is not part of the id.
 OLD_ID = re.compile(
-    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<v>\d+))?"
+    r"(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<v>\d{1,4}))?",
+    re.ASCII,
 )
 ID_IN_TEXT = re.compile(
     r"^(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format)/"
     r"|arxiv:|oai:arxiv\.org:)?(?P<rest>.+?)(?:\.pdf)?/?$",
     re.IGNORECASE,
 )
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (but tab and newlines) and lone surrogates, which no database stores.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class RecordError(ValueError):
@@ -69,6 +71,7 @@ class PaperRecord:
     listing: ListingInfo | None = None
     source: str = ""
     place: str = ""  # file:line, page or record id, for error messages
+    valid: bool = False  # set by validate()
 
 
 @dataclass(slots=True)
@@ -139,6 +142,8 @@ def is_withdrawn(comments: str | None) -> bool:
 
 def validate(record: PaperRecord) -> PaperRecord:
     """Normalise a record in place and return it, or raise RecordError with the reason."""
+    if record.valid:
+        return record
     record.arxiv_id, id_version = parse_arxiv_id(record.arxiv_id)
     if record.version is None:
         record.version = id_version
@@ -175,4 +180,5 @@ def validate(record: PaperRecord) -> PaperRecord:
         record.categories = cats
     if record.withdrawn is None and record.comments is not None:
         record.withdrawn = is_withdrawn(record.comments)
+    record.valid = True
     return record

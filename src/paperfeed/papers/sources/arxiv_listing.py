@@ -7,6 +7,7 @@ links usually are) and exact dates come from the arXiv API afterwards (see inges
 from __future__ import annotations
 
 import email.utils
+import io
 import re
 from collections.abc import Iterator
 
@@ -26,15 +27,20 @@ def listing_url(category: str) -> str:
 
 
 def parse_rss(body: bytes, where: str) -> Iterator[PaperRecord | Rejected]:
-    feed = feedparser.parse(body)
+    try:
+        # A BytesIO, never the bytes: given a str or bytes, feedparser would first try
+        # to open it as a file name or URL.
+        feed = feedparser.parse(io.BytesIO(body))
+    except Exception as exc:  # noqa: BLE001 - feedparser's fallback parser raises anything
+        raise RecordError(f"{where}: unreadable feed ({type(exc).__name__}: {exc})") from exc
     if feed.bozo and not feed.entries:
         raise RecordError(f"{where}: malformed feed ({feed.get('bozo_exception')})")
     if "title" not in feed.feed and not feed.entries:
         raise RecordError(f"{where}: not an RSS feed")
-    published = feed.feed.get("published") or feed.feed.get("updated")
+    published = feed.feed.get("published")
     try:
         announced = email.utils.parsedate_to_datetime(published).date() if published else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         announced = None
     for index, item in enumerate(feed.entries, start=1):
         place = f"{where} item {index}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
+import re
 from datetime import UTC, datetime
 
 from defusedxml import DefusedXmlException
@@ -10,7 +12,18 @@ from defusedxml.ElementTree import fromstring
 
 from paperfeed.papers.records import RecordError
 
-XML_ERRORS = (DefusedXmlException, SyntaxError)  # ParseError is a SyntaxError
+VERSION_LABEL = re.compile(r"v?([0-9]{1,4})")
+
+
+def open_binary(path):
+    """(stream, raw file): the file's bytes, gunzipped when it is gzip; `raw` gives the
+    position in the file itself and is what the caller closes."""
+    raw = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw), raw
+    raw.seek(0)
+    return raw, raw
 
 
 def parse_xml(body: bytes, what: str):
@@ -21,6 +34,8 @@ def parse_xml(body: bytes, what: str):
         raise RecordError(f"{what}: refused unsafe XML ({type(exc).__name__})") from exc
     except SyntaxError as exc:
         raise RecordError(f"{what}: malformed XML ({exc})") from exc
+    except (ValueError, LookupError) as exc:  # unsupported or unknown declared encoding
+        raise RecordError(f"{what}: unreadable XML ({exc})") from exc
 
 
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -39,7 +54,7 @@ def _rfc2822_gmt(value: str) -> datetime | None:
         return datetime(
             int(parts[3]), MONTHS[parts[2]], int(parts[1]), *map(int, clock), tzinfo=UTC
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -55,11 +70,14 @@ def parse_datetime(value: str | None) -> datetime | None:
     except ValueError:
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:
             raise RecordError(f"bad date {value[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise RecordError(f"bad date {value[:40]!r}") from exc
 
 
 def text_of(element, path: str, ns: dict[str, str]) -> str | None:
@@ -99,8 +117,26 @@ def split_authors(value: str | None) -> list[str] | None:
     return cleaned
 
 
+def version_number(label) -> int:
+    """1 from "v1" or 1; RecordError for anything else (ASCII digits, at most 4)."""
+    match = VERSION_LABEL.fullmatch(str(label))
+    if not match:
+        raise RecordError(f"bad version label {str(label)[:20]!r}")
+    return int(match.group(1))
+
+
+def sorted_versions(
+    entries: list[tuple[int, datetime | None]],
+) -> list[tuple[int, datetime | None]]:
+    """Versions by number, one entry per number (a dated entry wins over an undated one)."""
+    best: dict[int, datetime | None] = {}
+    for number, when in entries:
+        if best.get(number) is None:
+            best[number] = when
+    return sorted(best.items(), key=lambda item: item[0])
+
+
 def versions_from(entries: list[tuple[int, datetime | None]]) -> list[dict]:
     return [
-        {"version": number, "date": when.isoformat() if when else None}
-        for number, when in sorted(entries)
+        {"version": number, "date": when.isoformat() if when else None} for number, when in entries
     ]

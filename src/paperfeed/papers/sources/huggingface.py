@@ -19,7 +19,7 @@ def parse_daily(body: bytes | str, where: str, list_date: date | None = None) ->
     """Records (with their listing) from one daily_papers JSON answer."""
     try:
         items = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RecordError(f"{where}: not JSON ({exc})") from exc
     if not isinstance(items, list):
         raise RecordError(f"{where}: expected a JSON list of daily papers")

@@ -16,8 +16,10 @@ from paperfeed.papers.records import Checkpoint, PaperRecord, RecordError, Rejec
 from paperfeed.papers.sources.common import (
     parse_datetime,
     parse_xml,
+    sorted_versions,
     split_authors,
     text_of,
+    version_number,
     versions_from,
 )
 
@@ -83,13 +85,15 @@ def _record(record, place: str) -> PaperRecord:
 
 
 def _raw_record(meta, place: str) -> PaperRecord:
-    versions = []
-    for element in meta.findall("raw:version", NS):
-        label = (element.get("version") or "").lstrip("v")
-        if not label.isdigit():
-            raise RecordError(f"bad version label {element.get('version')!r}")
-        versions.append((int(label), parse_datetime(text_of(element, "raw:date", NS))))
-    versions.sort()
+    versions = sorted_versions(
+        [
+            (
+                version_number(element.get("version") or ""),
+                parse_datetime(text_of(element, "raw:date", NS)),
+            )
+            for element in meta.findall("raw:version", NS)
+        ]
+    )
     return PaperRecord(
         arxiv_id=(text_of(meta, "raw:id", NS) or "").strip(),
         version=versions[-1][0] if versions else None,

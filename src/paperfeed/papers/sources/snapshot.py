@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
-from paperfeed.papers.records import Checkpoint, PaperRecord, RecordError, Rejected
-from paperfeed.papers.sources.common import parse_datetime, split_authors, versions_from
+from paperfeed.papers.records import Checkpoint, PaperRecord, RecordError, Rejected, validate
+from paperfeed.papers.sources.common import (
+    open_binary,
+    parse_datetime,
+    sorted_versions,
+    split_authors,
+    version_number,
+    versions_from,
+)
 
 CHECKPOINT_EVERY = 2_000
+CHUNK = 1_000  # items per message from the parser process
 # Real lines are a few KB (a few hundred KB for papers with thousands of authors); a longer
 # "line" is a broken or hostile file, and is skipped without holding it in memory.
 MAX_LINE = 4 * 1024 * 1024
@@ -33,22 +42,29 @@ def _lines(stream):
 
 def parse_line(line: bytes, place: str) -> PaperRecord:
     try:
+        return _parse_line(line, place)
+    except (TypeError, AttributeError) as exc:  # a field of an unexpected JSON type
+        raise RecordError(f"unexpected value types ({exc})") from exc
+
+
+def _parse_line(line: bytes, place: str) -> PaperRecord:
+    try:
         data = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RecordError(f"not JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise RecordError("not a JSON object")
     if not isinstance(data.get("id"), str):
         raise RecordError("no id")
-    versions = []
-    for entry in data.get("versions") or []:
-        if not isinstance(entry, dict):
-            raise RecordError("bad versions list")
-        label = str(entry.get("version", "")).lstrip("v")
-        if not label.isdigit():
-            raise RecordError(f"bad version label {entry.get('version')!r}")
-        versions.append((int(label), parse_datetime(entry.get("created"))))
-    versions.sort()
+    raw_versions = data.get("versions") or []
+    if not isinstance(raw_versions, list) or not all(isinstance(v, dict) for v in raw_versions):
+        raise RecordError("versions is not a list of objects")
+    versions = sorted_versions(
+        [
+            (version_number(v.get("version", "")), parse_datetime(v.get("created")))
+            for v in raw_versions
+        ]
+    )
     parsed = data.get("authors_parsed")
     if isinstance(parsed, list) and parsed and all(isinstance(p, list) for p in parsed):
         authors = [
@@ -96,8 +112,34 @@ def read_snapshot(stream, name: str, start_line: int = 0) -> Iterator:
             place = f"{name}:{number}"
             try:
                 yield parse_line(line, place)
-            except (RecordError, TypeError, AttributeError) as exc:
+            except RecordError as exc:
                 yield Rejected(place, str(exc))
         if number % CHECKPOINT_EVERY == 0:
             yield Checkpoint(str(number))
     yield Checkpoint(str(max(number, start_line)))
+
+
+def produce(path: str, start_line: int, queue) -> None:
+    """Body of the parser process: read, parse and validate a snapshot, and send
+    (file position, items) chunks on `queue`, then None; ("error", text) if it failed.
+
+    It imports no models and touches no database, so it runs in a fresh interpreter.
+    """
+    try:
+        stream, raw = open_binary(path)
+        with raw:
+            chunk: list = []
+            for item in read_snapshot(stream, Path(path).name, start_line):
+                if isinstance(item, PaperRecord):
+                    try:
+                        item = validate(item)
+                    except RecordError as exc:
+                        item = Rejected(item.place, str(exc))
+                chunk.append(item)
+                if isinstance(item, Checkpoint) or len(chunk) >= CHUNK:
+                    queue.put((raw.tell(), chunk))
+                    chunk = []
+            queue.put((raw.tell(), chunk))
+        queue.put(None)
+    except Exception as exc:  # noqa: BLE001 - reported to the importing process
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
