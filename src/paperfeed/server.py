@@ -19,6 +19,10 @@ class PaperfeedServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn 24+ opens a control socket at one fixed path per user; two
+            # instances on a machine would fight over it, and we do not use it.
+            self.cfg.set("control_socket_disable", True)
         self.cfg.set("when_ready", self._when_ready)
         self.cfg.set("on_exit", self._on_exit)
 
