@@ -160,6 +160,61 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from paperfeed.search.services import search
+
+    migrate()
+    result = search(
+        " ".join(args.query),
+        categories=args.category,
+        sort=args.sort,
+        limit=args.limit,
+        date_from=args.from_date,
+        date_to=args.until_date,
+    )
+    papers = [result.redirect_to] if result.redirect_to else result.papers
+    if args.json:
+        rows = [
+            {
+                "id": paper.arxiv_id,
+                "title": paper.title,
+                "score": round(result.scores.get(paper.pk, 1.0), 6),
+                "authors": paper.author_names,
+                "published": paper.published_at.isoformat() if paper.published_at else None,
+                "categories": paper.categories,
+            }
+            for paper in papers
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for notice in result.query.notices:
+            print(f"note: {notice}", file=sys.stderr)
+        for paper in papers:
+            print(f"{paper.arxiv_id:>18}  {paper.title}")
+        if not papers:
+            print("no papers match", file=sys.stderr)
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from paperfeed.search.backends import get_backend
+
+    migrate()
+    backend = get_backend()
+    bar = tqdm(unit="papers", desc=f"index {backend.name}", disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    done = backend.rebuild(progress)
+    bar.close()
+    print(f"indexed {done:,} papers ({backend.name})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from paperfeed.papers.demo import fill_demo
 
@@ -232,6 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
 
+    search = sub.add_parser("search", help="search papers from the command line")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument(
+        "--json", action="store_true", help="a JSON list of {id, title, score, ...}"
+    )
+    search.add_argument("--category", action="append")
+    search.add_argument("--sort", choices=["relevance", "date", "votes"], default="relevance")
+    search.add_argument("--from", dest="from_date", type=_date)
+    search.add_argument("--until", dest="until_date", type=_date)
+    search.set_defaults(func=cmd_search)
+
+    index = sub.add_parser("index", help="rebuild the search index from the stored papers")
+    index.add_argument("--rebuild", action="store_true", help="(the default for now) rebuild fully")
+    index.set_defaults(func=cmd_index)
+
     demo = sub.add_parser("demo", help="fill an empty instance with generated demo data")
     demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--per-day", type=int, default=40)
@@ -251,3 +322,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("paperfeed: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `paperfeed search ... | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "paperfeed.papers",
     "paperfeed.community",
+    "paperfeed.search",
 ]
 
 MIDDLEWARE = [

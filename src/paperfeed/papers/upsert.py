@@ -28,6 +28,7 @@ from paperfeed.papers.models import (
     PaperCategory,
 )
 from paperfeed.papers.records import PaperRecord, author_slug
+from paperfeed.papers.signals import papers_stored
 
 # Paper fields that come from records, and the record attribute feeding each.
 FIELDS = {
@@ -128,6 +129,9 @@ def store_batch(records: list[PaperRecord]) -> BatchResult:
         _index_links([(ids[r.arxiv_id], v["abstract"], v["comments"]) for r, v, _ in created]
                      + [(p.pk, p.abstract, p.comments) for p, *flags in changed if flags[2]],
                      replace=[p.pk for p, *flags in changed if flags[2]])  # fmt: skip
+        searchable = list(ids.values()) + [paper.pk for paper, *_ in changed]
+        if searchable:
+            papers_stored.send(sender=Paper, paper_ids=searchable)
         pks = {arxiv_id: known[0] for arxiv_id, known in stored.items()} | ids
         _add_stated_links(records, pks)
         result.listed = _add_listings(records, pks)

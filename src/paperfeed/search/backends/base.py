@@ -1,0 +1,132 @@
+"""The interface every lexical search engine implements, and what they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import connection
+
+from paperfeed.search.query import ParsedQuery, Term
+
+# Words too common to help ranking; dropped from the "any of the words" fallback only
+# (phrases and required words keep them).
+STOPWORDS = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that the this to was
+    were will with we our their which these those can not no but into than then using via
+    based""".split()  # noqa: SIM905 - a word list reads better as text
+)
+COUNT_CAP = 1_000
+SORTS = ("relevance", "date", "votes")
+
+
+@dataclass(slots=True)
+class Hit:
+    paper_id: int
+    score: float
+
+
+@dataclass(slots=True)
+class Filters:
+    categories: list[str] = field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(slots=True)
+class SearchPage:
+    hits: list[Hit]
+    total: int  # capped at COUNT_CAP: "1,000+"
+    total_capped: bool
+
+
+class SearchBackend:
+    """Index papers and answer parsed queries with paper ids, best first."""
+
+    name = "base"
+
+    def index(self, paper_ids: Iterable[int]) -> None:
+        raise NotImplementedError
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        raise NotImplementedError
+
+    def search(
+        self,
+        query: ParsedQuery,
+        filters: Filters,
+        *,
+        sort: str = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """All required terms first; if that finds fewer than wanted, papers matching any
+        of the plain words follow (so a long question still finds papers)."""
+        if query.is_empty:
+            return SearchPage([], 0, False)
+        strict = self._search(query, filters, sort, limit + offset, require_all=True)
+        hits = strict.hits
+        total, capped = strict.total, strict.total_capped
+        plain = [t for group in query.groups for t in group if not t.phrase and not t.field]
+        if len(hits) < limit + offset and len(query.groups) > 1 and plain:
+            loose = self._search(query, filters, sort, limit + offset, require_all=False)
+            seen = {h.paper_id for h in hits}
+            hits = hits + [h for h in loose.hits if h.paper_id not in seen]
+            total, capped = max(total, loose.total), loose.total_capped
+        return SearchPage(hits[offset : offset + limit], total, capped)
+
+    def _search(self, query, filters, sort, limit, *, require_all) -> SearchPage:
+        raise NotImplementedError
+
+
+def split_query(query: ParsedQuery, require_all: bool) -> tuple[list[list[Term]], list[Term]]:
+    """(required groups, optional terms) for a strict or a loose pass."""
+    if require_all:
+        return query.groups, []
+    required, optional = [], []
+    for group in query.groups:
+        if len(group) == 1 and (group[0].phrase or group[0].field):
+            required.append(group)
+        else:
+            optional += [t for t in group if t.phrase or t.field or t.words[0] not in STOPWORDS]
+    return required, optional
+
+
+def filter_sql(filters: Filters, paper_alias: str = "p") -> tuple[str, list]:
+    """WHERE fragments for category and date filters, shared by both engines."""
+    clauses, params = [], []
+    if filters.categories:
+        marks = ", ".join(["%s"] * len(filters.categories))
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM papers_papercategory c WHERE c.paper_id = {paper_alias}.id "
+            f"AND c.category IN ({marks}))"
+        )
+        params += filters.categories
+    if filters.date_from:
+        clauses.append(f"{paper_alias}.published_at >= %s")
+        params.append(connection.ops.adapt_datetimefield_value(_start_of(filters.date_from)))
+    if filters.date_to:
+        clauses.append(f"{paper_alias}.published_at < %s")
+        params.append(connection.ops.adapt_datetimefield_value(_day_after(filters.date_to)))
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def order_sql(sort: str, score: str, paper_alias: str = "p") -> str:
+    if sort == "date":
+        return f"{paper_alias}.published_at DESC, {paper_alias}.id DESC"
+    if sort == "votes":
+        return f"{paper_alias}.upvotes DESC, {score}"
+    return score
+
+
+def _start_of(day: date):
+    from datetime import UTC, datetime, time
+
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _day_after(day: date):
+    from datetime import timedelta
+
+    return _start_of(day + timedelta(days=1))

@@ -1,0 +1,115 @@
+"""PostgreSQL full-text search: a weighted tsvector per paper (title A, authors B,
+abstract C) in its own table with a GIN index, ranked with ts_rank_cd."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.db import connection
+
+from paperfeed.search.backends.base import (
+    COUNT_CAP,
+    Filters,
+    Hit,
+    SearchBackend,
+    SearchPage,
+    filter_sql,
+    order_sql,
+    split_query,
+)
+from paperfeed.search.query import ParsedQuery, Term
+
+TABLE = "search_paper_tsv"
+WEIGHT_LABELS = {"title": "A", "authors": "B", "abstract": "C"}
+# ts_rank_cd weights for {D, C, B, A}: abstract, authors, title.
+RANK_WEIGHTS = "{0.1, 0.4, 0.4, 1.0}"
+CHUNK = 1_000
+
+DOCUMENT = (
+    "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('simple', coalesce(author_names::text, '')), 'B') || "
+    "setweight(to_tsvector('english', coalesce(abstract, '')), 'C')"
+)
+CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (paper_id bigint PRIMARY KEY "
+    f"REFERENCES papers_paper (id) ON DELETE CASCADE, document tsvector NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_gin ON {TABLE} USING gin (document)",
+]
+
+
+def _lexeme(word: str, label: str) -> str:
+    return "'" + word.replace("'", "''") + "'" + (f":{label}" if label else "")
+
+
+def _term_sql(term: Term) -> str:
+    label = WEIGHT_LABELS.get(term.field or "", "")
+    return "(" + " <-> ".join(_lexeme(w, label) for w in term.words) + ")"
+
+
+def tsquery_text(query: ParsedQuery, require_all: bool) -> str | None:
+    required, optional = split_query(query, require_all)
+    parts = ["(" + " | ".join(_term_sql(t) for t in group) + ")" for group in required]
+    if optional:
+        parts.append("(" + " | ".join(_term_sql(t) for t in optional) + ")")
+    if query.excluded:
+        parts += [f"!{_term_sql(t)}" for t in query.excluded]
+    return " & ".join(parts) if parts else None
+
+
+class PostgresBackend(SearchBackend):
+    name = "postgres-fts"
+
+    def index(self, paper_ids: Iterable[int]) -> None:
+        ids = list(paper_ids)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), CHUNK):
+                cursor.execute(
+                    f"INSERT INTO {TABLE} (paper_id, document) SELECT id, {DOCUMENT} "
+                    f"FROM papers_paper WHERE id = ANY(%s) "
+                    "ON CONFLICT (paper_id) DO UPDATE SET document = EXCLUDED.document",
+                    [ids[start : start + CHUNK]],
+                )
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {TABLE}")
+            cursor.execute("SELECT count(*) FROM papers_paper")
+            total = cursor.fetchone()[0]
+            done, last_id = 0, 0
+            while True:
+                cursor.execute(
+                    f"INSERT INTO {TABLE} (paper_id, document) SELECT id, {DOCUMENT} "
+                    "FROM papers_paper WHERE id > %s ORDER BY id LIMIT 10000 RETURNING paper_id",
+                    [last_id],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                if not ids:
+                    break
+                done += len(ids)
+                last_id = max(ids)
+                if progress:
+                    progress(done, total)
+        return done
+
+    def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
+        where, params = filter_sql(filters)
+        text = tsquery_text(query, require_all)
+        with connection.cursor() as cursor:
+            # to_tsquery drops stop words; a query of only stop words matches nothing.
+            base = (
+                f"FROM {TABLE} d JOIN papers_paper p ON p.id = d.paper_id, "
+                f"to_tsquery('english', %s) q WHERE d.document @@ q{where}"
+            )
+            args = [text, *params]
+            if query.groups:
+                score = f"ts_rank_cd('{RANK_WEIGHTS}', d.document, q, 1)"
+                order = order_sql(sort, "score DESC")
+            else:  # only exclusions: newest first
+                score, order = "0", order_sql("date", "0")
+            cursor.execute(
+                f"SELECT p.id, {score} AS score {base} ORDER BY {order} LIMIT %s", [*args, limit]
+            )
+            hits = [Hit(pk, float(score)) for pk, score in cursor.fetchall()]
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1}) s", args)
+            total = cursor.fetchone()[0]
+        return SearchPage(hits, min(total, COUNT_CAP), total > COUNT_CAP)
