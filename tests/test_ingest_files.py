@@ -241,7 +241,8 @@ def test_over_long_line_is_rejected_without_stopping_the_file(tmp_path, monkeypa
     monkeypatch.setattr(snapshot, "MAX_LINE", 10_000)
     lines = (FIXTURES / "snapshot_small.jsonl").read_bytes().splitlines(keepends=True)
     path = tmp_path / "long.jsonl"
-    path.write_bytes(lines[0] + b'{"id": "2401.00001", "title": "' + b"x" * 50_000 + b'"}\n' + lines[1])
+    too_long = b'{"id": "2401.00001", "title": "' + b"x" * 50_000 + b'"}\n'
+    path.write_bytes(lines[0] + too_long + lines[1])
     assert main(["ingest", "file", str(path)]) == 1
     assert "long.jsonl:2: line longer than 10,000 bytes" in capsys.readouterr().err
     assert Paper.objects.count() == 2
