@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent inside the storing transaction with `paper_ids`: papers whose title, abstract or
-# authors were created or changed (the search index and embeddings derive from those).
+# Sent inside the storing transaction with `created` and `changed`: ids of new papers and
+# of papers whose metadata changed (the search index and embeddings derive from those).
 papers_stored = Signal()

@@ -129,9 +129,10 @@ def store_batch(records: list[PaperRecord]) -> BatchResult:
         _index_links([(ids[r.arxiv_id], v["abstract"], v["comments"]) for r, v, _ in created]
                      + [(p.pk, p.abstract, p.comments) for p, *flags in changed if flags[2]],
                      replace=[p.pk for p, *flags in changed if flags[2]])  # fmt: skip
-        searchable = list(ids.values()) + [paper.pk for paper, *_ in changed]
-        if searchable:
-            papers_stored.send(sender=Paper, paper_ids=searchable)
+        if ids or changed:
+            papers_stored.send(
+                sender=Paper, created=list(ids.values()), changed=[p.pk for p, *_ in changed]
+            )
         pks = {arxiv_id: known[0] for arxiv_id, known in stored.items()} | ids
         _add_stated_links(records, pks)
         result.listed = _add_listings(records, pks)

@@ -7,5 +7,6 @@ from paperfeed.search.backends import get_backend
 
 
 @receiver(papers_stored)
-def index_stored_papers(sender, paper_ids: list[int], **kwargs) -> None:
-    get_backend().index(paper_ids)
+def index_stored_papers(sender, created: list[int], changed: list[int], **kwargs) -> None:
+    get_backend().index(created, new=True)
+    get_backend().index(changed)

@@ -46,7 +46,8 @@ class SearchBackend:
 
     name = "base"
 
-    def index(self, paper_ids: Iterable[int]) -> None:
+    def index(self, paper_ids: Iterable[int], *, new: bool = False) -> None:
+        """(Re)index these papers; `new` promises none of them is in the index yet."""
         raise NotImplementedError
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:

@@ -64,7 +64,7 @@ def tsquery_text(query: ParsedQuery, require_all: bool) -> str | None:
 class PostgresBackend(SearchBackend):
     name = "postgres-fts"
 
-    def index(self, paper_ids: Iterable[int]) -> None:
+    def index(self, paper_ids: Iterable[int], *, new: bool = False) -> None:
         ids = list(paper_ids)
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):

@@ -60,13 +60,14 @@ def match_expression(query: ParsedQuery, require_all: bool) -> str | None:
 class SqliteBackend(SearchBackend):
     name = "sqlite-fts5"
 
-    def index(self, paper_ids: Iterable[int]) -> None:
+    def index(self, paper_ids: Iterable[int], *, new: bool = False) -> None:
         ids = list(paper_ids)
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):
                 chunk = ids[start : start + CHUNK]
                 marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({marks})", chunk)
+                if not new:
+                    cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({marks})", chunk)
                 cursor.execute(
                     f"INSERT INTO {TABLE} (rowid, title, abstract, authors) "
                     f"SELECT id, title, abstract, author_names FROM papers_paper "
