@@ -110,12 +110,12 @@ def ingest(corpus) -> dict[str, str]:
     return mapping
 
 
-def paperfeed_run(queries, mapping, limit: int = 100) -> dict[str, list[str]]:
+def paperfeed_run(queries, mapping, mode: str, limit: int = 100) -> dict[str, list[str]]:
     from paperfeed.search.services import search
 
     run = {}
     for qid, text in queries.items():
-        result = search(text, limit=limit)
+        result = search(text, limit=limit, mode=mode)
         run[qid] = [mapping[p.arxiv_id] for p in result.papers]
     return run
 

@@ -39,6 +39,9 @@ elif ENGINE != "sqlite":
 # pgserver logs from an atexit hook, after pytest has closed the captured streams.
 LOGGING["loggers"]["pgserver"] = {"level": "WARNING"}  # noqa: F405
 
+# Jobs run at once, in the test process (the live-server tests run the real worker).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
 PAPERFEED_ARXIV_DELAY = 0.0
 PAPERFEED_HTTP_RETRIES = 3

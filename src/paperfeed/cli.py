@@ -171,6 +171,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         limit=args.limit,
         date_from=args.from_date,
         date_to=args.until_date,
+        mode=args.mode,
     )
     papers = [result.redirect_to] if result.redirect_to else result.papers
     if args.json:
@@ -212,6 +213,17 @@ def cmd_index(args: argparse.Namespace) -> int:
     done = backend.rebuild(progress)
     bar.close()
     print(f"indexed {done:,} papers ({backend.name})")
+    if args.lexical_only:
+        return 0
+    from paperfeed.search import semantic
+
+    if not semantic.available():
+        print("semantic search is off: no embeddings computed (see the log line above)")
+        return 0
+    bar = tqdm(unit="papers", desc="embeddings", disable=None)
+    embedded = semantic.embed_all(rebuild=args.rebuild, progress=progress)
+    bar.close()
+    print(f"embedded {embedded:,} papers")
     return 0
 
 
@@ -297,10 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sort", choices=["relevance", "date", "votes"], default="relevance")
     search.add_argument("--from", dest="from_date", type=_date)
     search.add_argument("--until", dest="until_date", type=_date)
+    search.add_argument("--mode", choices=["hybrid", "lexical", "semantic"], default="hybrid")
     search.set_defaults(func=cmd_search)
 
     index = sub.add_parser("index", help="rebuild the search index from the stored papers")
-    index.add_argument("--rebuild", action="store_true", help="(the default for now) rebuild fully")
+    index.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="recompute every embedding, not only the missing ones",
+    )
+    index.add_argument("--lexical-only", action="store_true", help="skip embeddings")
     index.set_defaults(func=cmd_index)
 
     demo = sub.add_parser("demo", help="fill an empty instance with generated demo data")

@@ -168,3 +168,8 @@ PAPERFEED_HTTP_TIMEOUT = float(os.environ.get("PAPERFEED_HTTP_TIMEOUT", "30"))
 PAPERFEED_HTTP_RETRIES = int(os.environ.get("PAPERFEED_HTTP_RETRIES", "4"))
 # Longest Retry-After we honour before giving up on this run (it resumes next time).
 PAPERFEED_HTTP_MAX_WAIT = float(os.environ.get("PAPERFEED_HTTP_MAX_WAIT", "300"))
+PAPERFEED_EMBEDDING_MODEL = os.environ.get("PAPERFEED_EMBEDDING_MODEL", "minilm-int8")
+PAPERFEED_EMBEDDING_THREADS = int(os.environ.get("PAPERFEED_EMBEDDING_THREADS", "2"))
+PAPERFEED_EMBEDDING_MAX_TOKENS = int(os.environ.get("PAPERFEED_EMBEDDING_MAX_TOKENS", "256"))
+# "off" keeps search lexical only (no model is loaded anywhere).
+PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"

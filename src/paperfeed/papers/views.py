@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from paperfeed.papers import selectors
 from paperfeed.papers.records import RecordError, parse_arxiv_id
+from paperfeed.search.services import similar_papers
 
 
 def daily(request: HttpRequest, day: str | None = None) -> HttpResponse:
@@ -51,5 +52,10 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     return render(
         request,
         "papers/detail.html",
-        {"paper": paper, "authors": authors, "listings": paper.listings.all()},
+        {
+            "paper": paper,
+            "authors": authors,
+            "listings": paper.listings.all(),
+            "similar": similar_papers(paper),
+        },
     )

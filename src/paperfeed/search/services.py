@@ -10,11 +10,15 @@ from datetime import date
 from django.utils.safestring import SafeString, mark_safe
 
 from paperfeed.papers.models import Paper
+from paperfeed.search import semantic
 from paperfeed.search.backends import get_backend
-from paperfeed.search.backends.base import SORTS, Filters
+from paperfeed.search.backends.base import SORTS, Filters, Hit
 from paperfeed.search.query import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
+CANDIDATES = 100  # from each ranker, for fusion
+RRF_K = 60  # reciprocal-rank fusion constant (tuned on SciFact train, docs/benchmarks.md)
+SEMANTIC_WEIGHT = 1.0
 
 
 @dataclass
@@ -25,6 +29,7 @@ class SearchResult:
     total: int = 0
     total_capped: bool = False
     redirect_to: Paper | None = None  # an arXiv id or URL that names a stored paper
+    mode: str = "lexical"  # what actually ran
 
 
 def search(
@@ -36,7 +41,10 @@ def search(
     sort: str = "relevance",
     limit: int = 20,
     offset: int = 0,
+    mode: str = "hybrid",
 ) -> SearchResult:
+    """Hybrid (lexical + semantic) relevance search when the model is available and the
+    query is free text; lexical otherwise. `mode` = hybrid, lexical or semantic."""
     query = parse_query(text)
     result = SearchResult(query=query)
     if query.arxiv_id:
@@ -51,18 +59,56 @@ def search(
         date_from=date_from,
         date_to=date_to,
     )
-    page = get_backend().search(
-        query,
-        filters,
-        sort=sort if sort in SORTS else "relevance",
-        limit=max(1, min(limit, MAX_LIMIT)),
-        offset=max(0, offset),
-    )
-    papers = Paper.objects.in_bulk([hit.paper_id for hit in page.hits])
-    result.papers = [papers[hit.paper_id] for hit in page.hits if hit.paper_id in papers]
-    result.scores = {hit.paper_id: hit.score for hit in page.hits}
-    result.total, result.total_capped = page.total, page.total_capped
+    sort = sort if sort in SORTS else "relevance"
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    if mode != "lexical" and sort == "relevance" and _semantic_fits(query) and semantic.available():
+        hits, total, capped = _hybrid(
+            query, filters, limit, offset, semantic_only=mode == "semantic"
+        )
+        result.mode = mode
+    else:
+        page = get_backend().search(query, filters, sort=sort, limit=limit, offset=offset)
+        hits, total, capped = page.hits, page.total, page.total_capped
+        result.mode = "lexical"
+    papers = Paper.objects.in_bulk([hit.paper_id for hit in hits])
+    result.papers = [papers[hit.paper_id] for hit in hits if hit.paper_id in papers]
+    result.scores = {hit.paper_id: hit.score for hit in hits}
+    result.total, result.total_capped = total, capped
     return result
+
+
+def _semantic_fits(query: ParsedQuery) -> bool:
+    """Free text only: field terms, phrases and exclusions are lexical promises."""
+    terms = [t for group in query.groups for t in group]
+    return bool(terms) and not query.excluded and not any(t.field or t.phrase for t in terms)
+
+
+def _hybrid(query: ParsedQuery, filters: Filters, limit: int, offset: int, *, semantic_only: bool):
+    """Reciprocal-rank fusion of the lexical and the semantic top CANDIDATES."""
+    lexical = get_backend().search(query, filters, limit=CANDIDATES)
+    nearest = semantic.nearest(" ".join(query.positive_words), k=CANDIDATES)
+    allowed = _passing_filters([pk for pk, _ in nearest], filters)
+    semantic_ranked = [pk for pk, _ in nearest if pk in allowed]
+    lexical_ranked = [] if semantic_only else [hit.paper_id for hit in lexical.hits]
+    scores: dict[int, float] = {}
+    for ranked, weight in ((lexical_ranked, 1.0), (semantic_ranked, SEMANTIC_WEIGHT)):
+        for rank, pk in enumerate(ranked):
+            scores[pk] = scores.get(pk, 0.0) + weight / (RRF_K + rank + 1)
+    fused = sorted(scores, key=lambda pk: -scores[pk])
+    hits = [Hit(pk, scores[pk]) for pk in fused[offset : offset + limit]]
+    total = max(lexical.total, len(fused))
+    return hits, total, lexical.total_capped
+
+
+def _passing_filters(ids: list[int], filters: Filters) -> set[int]:
+    papers = Paper.objects.filter(pk__in=ids)
+    if filters.categories:
+        papers = papers.filter(category_rows__category__in=filters.categories)
+    if filters.date_from:
+        papers = papers.filter(published_at__date__gte=filters.date_from)
+    if filters.date_to:
+        papers = papers.filter(published_at__date__lte=filters.date_to)
+    return set(papers.values_list("pk", flat=True))
 
 
 def highlight(text: str, query: ParsedQuery) -> SafeString:
@@ -79,3 +125,15 @@ def highlight(text: str, query: ParsedQuery) -> SafeString:
         re.IGNORECASE,
     )
     return mark_safe(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped))  # noqa: S308
+
+
+def similar_papers(paper: Paper, k: int = 6) -> list[Paper]:
+    """Nearest neighbours by embedding; by title words when semantic search is off."""
+    if semantic.available():
+        ranked = [pk for pk, _ in semantic.similar_to(paper, k)]
+    else:
+        query = parse_query(" ".join(paper.title.split()[:12]))
+        page = get_backend().search(query, Filters(), limit=k + 1)
+        ranked = [hit.paper_id for hit in page.hits if hit.paper_id != paper.pk][:k]
+    papers = Paper.objects.in_bulk(ranked)
+    return [papers[pk] for pk in ranked if pk in papers]

@@ -69,8 +69,8 @@ class SearchBackend:
         strict = self._search(query, filters, sort, limit + offset, require_all=True)
         hits = strict.hits
         total, capped = strict.total, strict.total_capped
-        plain = [t for group in query.groups for t in group if not t.phrase and not t.field]
-        if len(hits) < limit + offset and len(query.groups) > 1 and plain:
+        loose_required, loose_optional = split_query(query, require_all=False)
+        if len(hits) < limit + offset and len(query.groups) > 1 and loose_optional:
             loose = self._search(query, filters, sort, limit + offset, require_all=False)
             seen = {h.paper_id for h in hits}
             hits = hits + [h for h in loose.hits if h.paper_id not in seen]
@@ -78,6 +78,7 @@ class SearchBackend:
         return SearchPage(hits[offset : offset + limit], total, capped)
 
     def _search(self, query, filters, sort, limit, *, require_all) -> SearchPage:
+        """One pass; must return an empty page when there is nothing to match."""
         raise NotImplementedError
 
 

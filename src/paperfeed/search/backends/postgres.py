@@ -99,6 +99,8 @@ class PostgresBackend(SearchBackend):
     def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
         where, params = filter_sql(filters)
         text = tsquery_text(query, require_all)
+        if text is None:
+            return SearchPage([], 0, False)
         with connection.cursor() as cursor:
             # to_tsquery drops stop words; a query of only stop words matches nothing.
             base = (

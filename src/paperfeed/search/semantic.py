@@ -1,0 +1,84 @@
+"""Computing and storing embeddings, and semantic search over them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from paperfeed.papers.models import Paper
+from paperfeed.search.embeddings import EmbeddingUnavailable, get_embedder, paper_text
+from paperfeed.search.models import PaperEmbedding
+from paperfeed.search.vectors import get_index
+
+log = logging.getLogger(__name__)
+BATCH = 256
+
+
+def available() -> bool:
+    if not settings.PAPERFEED_SEMANTIC:
+        return False
+    try:
+        get_embedder()
+    except EmbeddingUnavailable as exc:
+        log.warning("semantic search is off: %s", exc)
+        return False
+    return True
+
+
+def embed_papers(paper_ids: list[int]) -> int:
+    """Compute and store embeddings for these papers (replacing older ones)."""
+    embedder = get_embedder()
+    done = 0
+    for start in range(0, len(paper_ids), BATCH):
+        papers = list(
+            Paper.objects.filter(pk__in=paper_ids[start : start + BATCH]).values_list(
+                "pk", "title", "abstract"
+            )
+        )
+        vectors = embedder.encode([paper_text(title, abstract) for _, title, abstract in papers])
+        rows = [
+            PaperEmbedding(paper_id=pk, model=embedder.name, vector=vector.tobytes())
+            for (pk, _, _), vector in zip(papers, vectors, strict=True)
+        ]
+        with transaction.atomic():
+            PaperEmbedding.objects.filter(paper_id__in=[r.paper_id for r in rows]).delete()
+            PaperEmbedding.objects.bulk_create(rows)
+        done += len(rows)
+    return done
+
+
+def missing_ids(rebuild: bool = False) -> list[int]:
+    """Papers with no embedding from the configured model (all of them with rebuild)."""
+    if rebuild:
+        return list(Paper.objects.order_by("pk").values_list("pk", flat=True))
+    name = get_embedder().name
+    done = PaperEmbedding.objects.filter(model=name).values("paper_id")
+    return list(Paper.objects.exclude(pk__in=done).order_by("pk").values_list("pk", flat=True))
+
+
+def embed_all(rebuild: bool = False, progress: Callable[[int, int], None] | None = None) -> int:
+    ids = missing_ids(rebuild)
+    done = 0
+    for start in range(0, len(ids), BATCH * 4):
+        done += embed_papers(ids[start : start + BATCH * 4])
+        if progress:
+            progress(done, len(ids))
+    return done
+
+
+def nearest(text: str, k: int = 100) -> list[tuple[int, float]]:
+    embedder = get_embedder()
+    vector = embedder.encode([text])[0]
+    return get_index(embedder.name).search(vector, k)
+
+
+def similar_to(paper: Paper, k: int = 10) -> list[tuple[int, float]]:
+    embedder = get_embedder()
+    row = PaperEmbedding.objects.filter(paper=paper, model=embedder.name).first()
+    if row is None:
+        return []
+    hits = get_index(embedder.name).search(row.as_array(), k + 1)
+    return [(pk, score) for pk, score in hits if pk != paper.pk][:k]

