@@ -120,6 +120,10 @@ def paperfeed_run(queries, mapping, mode: str, limit: int = 100) -> dict[str, li
     return run
 
 
+def per_query_ms(started: float, queries) -> float:
+    return 1000 * (time.perf_counter() - started) / len(queries)
+
+
 def table(rows: list[tuple[str, dict[str, float], float]]) -> str:
     lines = [
         "| method | nDCG@10 | Recall@10 | Recall@100 | ms/query |",
@@ -140,6 +144,8 @@ def main() -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--title-weights", default="",
                         help="comma-separated FTS5 title weights to compare (SQLite)")  # fmt: skip
+    parser.add_argument("--lexical-only", action="store_true")
+    parser.add_argument("--rrf-k", default="60", help="comma-separated RRF constants to compare")
     args = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="paperfeed-bench-quality-")
@@ -176,10 +182,26 @@ def main() -> int:
             fts.WEIGHTS = (weight, *fts.WEIGHTS[1:])
             label += f", title weight {weight:g}"
         started = time.perf_counter()
-        run = paperfeed_run(queries, mapping)
-        rows.append(
-            (label, evaluate(run, qrels), 1000 * (time.perf_counter() - started) / len(queries))
+        run = paperfeed_run(queries, mapping, "lexical")
+        rows.append((label, evaluate(run, qrels), per_query_ms(started, queries)))
+    if not args.lexical_only:
+        from paperfeed.search import semantic, services
+
+        started = time.perf_counter()
+        embedded = semantic.embed_all(rebuild=True)
+        seconds = time.perf_counter() - started
+        print(
+            f"embedded {embedded:,} documents in {seconds:.0f}s ({embedded / seconds:.1f}/s)",
+            file=sys.stderr,
         )
+        rrf_ks = [int(x) for x in args.rrf_k.split(",")]
+        for mode, k in [("semantic", None)] + [("hybrid", k) for k in rrf_ks]:
+            if k is not None:
+                services.RRF_K = k
+            started = time.perf_counter()
+            run = paperfeed_run(queries, mapping, mode)
+            label = f"paperfeed {mode} ({args.engine})" + (f", RRF k={k}" if k else "")
+            rows.append((label, evaluate(run, qrels), per_query_ms(started, queries)))
     print(f"\nDataset: {args.dataset.name} ({args.split} split, {len(queries)} queries, "
           f"{len(corpus):,} documents)\n")  # fmt: skip
     print(table(rows))
