@@ -17,7 +17,7 @@ from paperfeed.search.query import ParsedQuery, parse_query
 
 MAX_LIMIT = 100
 CANDIDATES = 100  # from each ranker, for fusion
-RRF_K = 60  # reciprocal-rank fusion constant (tuned on SciFact train, docs/benchmarks.md)
+RRF_K = 30  # reciprocal-rank fusion constant (tuned on SciFact train, docs/benchmarks.md)
 SEMANTIC_WEIGHT = 1.0
 
 
