@@ -84,3 +84,26 @@ def test_paper_page_lists_similar_papers(corpus, client):
     body = client.get("/papers/2409.01234").content.decode()
     assert "Similar papers" in body
     assert body.count('<li><a href="/papers/') >= 3
+
+
+def test_usearch_index_agrees_with_exact_and_follows_new_papers(corpus, settings, tmp_path):
+    from paperfeed.search.embeddings import get_embedder
+    from paperfeed.search.vectors import ExactIndex, UsearchIndex
+
+    settings.HOME = tmp_path
+    name = get_embedder().name
+    exact, approximate = ExactIndex(name), UsearchIndex(name)
+    probe = PaperEmbedding.objects.get(paper__arxiv_id="2409.01234").as_array()
+    assert [pk for pk, _ in approximate.search(probe, 5)] == [
+        pk for pk, _ in exact.search(probe, 5)
+    ]
+
+    path = approximate.save()
+    assert path.exists()
+    reloaded = UsearchIndex(name)
+    assert reloaded.search(probe, 1)[0][0] == Paper.objects.get(arxiv_id="2409.01234").pk
+
+    assert main(["ingest", "file", str(FIXTURES / "arxiv_api_three.atom")]) == 0  # 1 new paper
+    new = Paper.objects.get(arxiv_id="2409.05678")
+    vector = PaperEmbedding.objects.get(paper=new).as_array()
+    assert reloaded.search(vector, 1)[0][0] == new.pk  # added from the database, not the file

@@ -224,6 +224,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     embedded = semantic.embed_all(rebuild=args.rebuild, progress=progress)
     bar.close()
     print(f"embedded {embedded:,} papers")
+    from paperfeed.search.embeddings import get_embedder
+    from paperfeed.search.vectors import UsearchIndex, get_index
+
+    vector_index = get_index(get_embedder().name)
+    if isinstance(vector_index, UsearchIndex):
+        print(f"vector index saved to {vector_index.save()}")
     return 0
 
 

@@ -173,3 +173,5 @@ PAPERFEED_EMBEDDING_THREADS = int(os.environ.get("PAPERFEED_EMBEDDING_THREADS", 
 PAPERFEED_EMBEDDING_MAX_TOKENS = int(os.environ.get("PAPERFEED_EMBEDDING_MAX_TOKENS", "256"))
 # "off" keeps search lexical only (no model is loaded anywhere).
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
+# exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
+PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")

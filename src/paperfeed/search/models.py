@@ -1,6 +1,7 @@
 """Stored paper embeddings: derived data, rebuilt with `paperfeed index --rebuild`."""
 
 import numpy as np
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from paperfeed.papers.models import Paper
@@ -19,3 +20,34 @@ class PaperEmbedding(models.Model):
 
     def as_array(self) -> np.ndarray:
         return np.frombuffer(self.vector, dtype=np.float32)
+
+
+class EmbeddingState(models.Model):
+    """One row per model: bumped whenever its embeddings change, so that each process can
+    tell in one primary-key read whether its vector index is behind."""
+
+    model = models.CharField(max_length=200, primary_key=True)
+    version = models.PositiveBigIntegerField(default=0, help_text="random token per change")
+    count = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.model} v{self.version} ({self.count} vectors)"
+
+
+class PaperDocument(models.Model):
+    """The PostgreSQL engine's weighted tsvector of a paper (search/backends/postgres.py).
+
+    A model, not a raw table, so that Django knows the table (flush, cascades); on SQLite
+    it stays empty, the FTS5 table plays its part there.
+    """
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        db_table = "search_paper_tsv"
+
+    def __str__(self) -> str:
+        return f"search document of {self.paper_id}"

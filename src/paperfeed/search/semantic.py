@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.db import transaction
 
 from paperfeed.papers.models import Paper
 from paperfeed.search.embeddings import EmbeddingUnavailable, get_embedder, paper_text
-from paperfeed.search.models import PaperEmbedding
+from paperfeed.search.models import EmbeddingState, PaperEmbedding
 from paperfeed.search.vectors import get_index
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,19 @@ def embed_papers(paper_ids: list[int]) -> int:
         with transaction.atomic():
             PaperEmbedding.objects.filter(paper_id__in=[r.paper_id for r in rows]).delete()
             PaperEmbedding.objects.bulk_create(rows)
+            bump_state(embedder.name)
         done += len(rows)
     return done
+
+
+def bump_state(model: str) -> None:
+    """Record that the model's embeddings changed (call inside the writing transaction)."""
+    state, _ = EmbeddingState.objects.select_for_update().get_or_create(model=model)
+    # A random token, not a counter: a restored or recreated database must never look
+    # like the state a process has already loaded.
+    state.version = secrets.randbits(62)
+    state.count = PaperEmbedding.objects.filter(model=model).count()
+    state.save()
 
 
 def missing_ids(rebuild: bool = False) -> list[int]:

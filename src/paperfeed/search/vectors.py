@@ -1,21 +1,40 @@
 """Nearest-neighbour search over paper embeddings, behind one small interface.
 
-`ExactIndex` is brute force over all vectors in memory (numpy, one matrix product); it
-is the reference the approximate indexes are measured against, and fine up to ~100k
-papers. It reloads itself when the stored embeddings change.
+- `ExactIndex`: brute force over all vectors in memory (numpy, one matrix product). The
+  reference the approximate index is measured against; exact and fast below ~50k papers.
+- `UsearchIndex`: an HNSW graph (usearch) with int8-quantised vectors, persisted under
+  PAPERFEED_HOME by `paperfeed index` so that every process loads it in a moment and adds
+  only what was embedded since.
+Both follow the stored embeddings: a cheap (count, latest) check before each search.
+PAPERFEED_VECTOR_INDEX picks one: exact, usearch, or auto (usearch from 50k vectors).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
-from django.db.models import Count, Max
+from django.conf import settings
 
-from paperfeed.search.models import PaperEmbedding
+from paperfeed.search.models import EmbeddingState, PaperEmbedding
+
+AUTO_THRESHOLD = 50_000
 
 
 class VectorIndex:
+    def __init__(self, model: str):
+        self.model = model
+        self.version: tuple | None = None
+
+    def _current_version(self) -> tuple:
+        """(count, version) of the stored embeddings: one primary-key read."""
+        state = EmbeddingState.objects.filter(model=self.model).values_list("count", "version")
+        return state.first() or (0, 0)
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         raise NotImplementedError
 
@@ -24,16 +43,9 @@ class ExactIndex(VectorIndex):
     _lock = threading.Lock()
 
     def __init__(self, model: str):
-        self.model = model
-        self.version: tuple | None = None
+        super().__init__(model)
         self.ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
-
-    def _current_version(self) -> tuple:
-        stats = PaperEmbedding.objects.filter(model=self.model).aggregate(
-            n=Count("paper_id"), latest=Max("created_at")
-        )
-        return stats["n"], stats["latest"]
 
     def refresh(self) -> None:
         version = self._current_version()
@@ -60,10 +72,128 @@ class ExactIndex(VectorIndex):
         return [(int(self.ids[i]), float(scores[i])) for i in top]
 
 
-_indexes: dict[str, ExactIndex] = {}
+class UsearchIndex(VectorIndex):
+    CONNECTIVITY = 16
+    EXPANSION_ADD = 128
+    EXPANSION_SEARCH = 128
+
+    def __init__(self, model: str):
+        super().__init__(model)
+        self.index = None
+        self.watermark: datetime | None = None
+        self.lock = threading.Lock()
+        slug = re.sub(r"[^a-zA-Z0-9]+", "-", model).strip("-")
+        self.path = Path(settings.HOME) / "vectors" / f"{slug}.usearch"
+
+    def _new(self, ndim: int):
+        from usearch.index import Index
+
+        return Index(
+            ndim=ndim,
+            metric="ip",  # vectors are normalised: inner product = cosine
+            dtype="i8",
+            connectivity=self.CONNECTIVITY,
+            expansion_add=self.EXPANSION_ADD,
+            expansion_search=self.EXPANSION_SEARCH,
+        )
+
+    def _rows(self, since: datetime | None):
+        rows = PaperEmbedding.objects.filter(model=self.model)
+        if since is not None:
+            rows = rows.filter(created_at__gt=since)
+        return rows.order_by("created_at").values_list("paper_id", "vector", "created_at")
+
+    def _apply(self, since: datetime | None, batch: int = 20_000) -> None:
+        keys, vectors = [], []
+
+        def flush():
+            if not keys:
+                return
+            matrix = np.vstack(vectors)
+            if self.index is None:
+                self.index = self._new(matrix.shape[1])
+            stale = [k for k in keys if self.index.contains(k)]
+            if stale:
+                self.index.remove(stale)
+            self.index.add(np.asarray(keys, dtype=np.uint64), matrix)
+            keys.clear()
+            vectors.clear()
+
+        for paper_id, vector, created in self._rows(since).iterator(chunk_size=5_000):
+            keys.append(paper_id)
+            vectors.append(np.frombuffer(vector, dtype=np.float32))
+            self.watermark = created
+            if len(keys) >= batch:
+                flush()
+        flush()
+
+    def _load(self) -> bool:
+        meta = self.path.with_suffix(".json")
+        if not (self.path.exists() and meta.exists()):
+            return False
+        from usearch.index import Index
+
+        info = json.loads(meta.read_text())
+        if info.get("model") != self.model:
+            return False
+        self.index = Index.restore(str(self.path))
+        self.index.expansion_search = self.EXPANSION_SEARCH
+        self.watermark = datetime.fromisoformat(info["watermark"]) if info["watermark"] else None
+        return True
+
+    def refresh(self) -> None:
+        version = self._current_version()
+        if version == self.version:
+            return
+        with self.lock:
+            if self.index is None and not self._load():
+                self._apply(None)
+            else:
+                self._apply(self.watermark)
+            if self.index is not None and len(self.index) != version[0]:
+                self.index, self.watermark = None, None  # deletions: start again
+                self._apply(None)
+            self.version = version
+
+    def save(self) -> Path:
+        """Build from the stored embeddings and write the file processes start from."""
+        self.index, self.watermark, self.version = None, None, None
+        self.refresh()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.index is not None:
+            temporary = self.path.with_suffix(".tmp")
+            self.index.save(str(temporary))
+            temporary.replace(self.path)
+            watermark = self.watermark.isoformat() if self.watermark else None
+            self.path.with_suffix(".json").write_text(
+                json.dumps({"model": self.model, "watermark": watermark})
+            )
+        return self.path
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        self.refresh()
+        if self.index is None or not len(self.index):
+            return []
+        matches = self.index.search(vector.astype(np.float32), min(k, len(self.index)))
+        return [
+            (int(key), 1.0 - float(distance))
+            for key, distance in zip(matches.keys, matches.distances, strict=True)
+        ]
 
 
-def get_index(model: str) -> VectorIndex:
-    if model not in _indexes:
-        _indexes[model] = ExactIndex(model)
-    return _indexes[model]
+_indexes: dict[tuple[str, str], VectorIndex] = {}
+
+
+def index_kind(model: str) -> str:
+    kind = settings.PAPERFEED_VECTOR_INDEX
+    if kind == "auto":
+        count = EmbeddingState.objects.filter(model=model).values_list("count", flat=True).first()
+        return "usearch" if (count or 0) >= AUTO_THRESHOLD else "exact"
+    return kind
+
+
+def get_index(model: str, kind: str | None = None) -> VectorIndex:
+    kind = kind or index_kind(model)
+    if (model, kind) not in _indexes:
+        _indexes[(model, kind)] = UsearchIndex(model) if kind == "usearch" else ExactIndex(model)
+    return _indexes[(model, kind)]

@@ -35,11 +35,8 @@ DOCUMENT = (
     "setweight(to_tsvector('simple', coalesce(author_names::text, '')), 'B') || "
     "setweight(to_tsvector('english', coalesce(abstract, '')), 'C')"
 )
-CREATE = [
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (paper_id bigint PRIMARY KEY "
-    f"REFERENCES papers_paper (id) ON DELETE CASCADE, document tsvector NOT NULL)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_gin ON {TABLE} USING gin (document)",
-]
+# The table itself is the PaperDocument model; its GIN index is PostgreSQL-only.
+CREATE = [f"CREATE INDEX IF NOT EXISTS {TABLE}_gin ON {TABLE} USING gin (document)"]
 
 
 def _lexeme(word: str, label: str) -> str:
@@ -77,7 +74,7 @@ class PostgresBackend(SearchBackend):
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {TABLE}")
+            cursor.execute(f"DELETE FROM {TABLE}")  # not TRUNCATE: FK checks are deferred
             cursor.execute("SELECT count(*) FROM papers_paper")
             total = cursor.fetchone()[0]
             done, last_id = 0, 0
