@@ -2,7 +2,7 @@
 
 - `ExactIndex`: brute force over all vectors in memory (numpy, one matrix product). The
   reference the approximate index is measured against; exact and fast below ~50k papers.
-- `UsearchIndex`: an HNSW graph (usearch) with int8-quantised vectors, persisted under
+- `UsearchIndex`: an HNSW graph (usearch) with half-precision vectors, persisted under
   PAPERFEED_HOME by `paperfeed index` so that every process loads it in a moment and adds
   only what was embedded since.
 Both follow the stored embeddings: a cheap (count, latest) check before each search.
@@ -91,7 +91,7 @@ class UsearchIndex(VectorIndex):
         return Index(
             ndim=ndim,
             metric="ip",  # vectors are normalised: inner product = cosine
-            dtype="i8",
+            dtype="f16",
             connectivity=self.CONNECTIVITY,
             expansion_add=self.EXPANSION_ADD,
             expansion_search=self.EXPANSION_SEARCH,
