@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection, models
 
 MAX_ROWS_PER_STATEMENT = 1_000
@@ -27,11 +29,21 @@ def _max_params() -> int:
     return 65_535
 
 
+def _sqlite_utc_datetime(value: datetime) -> str:
+    """What Django's SQLite adapter stores for an aware datetime (naive UTC text),
+    without its per-value timezone machinery; naive values are taken as UTC."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
+
+
 def _adapter(field: models.Field) -> Callable | None:
     ops = connection.ops
     if isinstance(field, models.JSONField):
         return lambda value: ops.adapt_json_value(value, field.encoder)
     if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite" and settings.USE_TZ:
+            return _sqlite_utc_datetime
         return ops.adapt_datetimefield_value
     return None
 

@@ -7,6 +7,8 @@ A field left as None means "this source does not know", so merging a poorer sour
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -72,6 +74,7 @@ class PaperRecord:
     source: str = ""
     place: str = ""  # file:line, page or record id, for error messages
     valid: bool = False  # set by validate()
+    digest: str | None = None  # set by record_hash()
 
 
 @dataclass(slots=True)
@@ -182,3 +185,58 @@ def validate(record: PaperRecord) -> PaperRecord:
         record.withdrawn = is_withdrawn(record.comments)
     record.valid = True
     return record
+
+
+# Paper fields that come from records, and the record attribute feeding each.
+FIELDS = {
+    "version": "version",
+    "title": "title",
+    "abstract": "abstract",
+    "author_names": "authors",
+    "categories": "categories",
+    "published_at": "published_at",
+    "updated_at": "updated_at",
+    "versions": "versions",
+    "comments": "comments",
+    "journal_ref": "journal_ref",
+    "doi": "doi",
+    "report_no": "report_no",
+    "license": "license",
+    "withdrawn": "withdrawn",
+}
+EMPTY = {
+    "version": None, "title": "", "abstract": "", "author_names": [], "categories": [],
+    "published_at": None, "updated_at": None, "versions": [], "comments": "",
+    "journal_ref": "", "doi": "", "report_no": "", "license": "", "withdrawn": False,
+}  # fmt: skip
+
+
+def content_hash(values: dict) -> str:
+    payload = json.dumps([values[name] for name in FIELDS], default=str, ensure_ascii=False)
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def merge_into(current: dict, record: PaperRecord) -> dict:
+    values = dict(current)
+    for name, attribute in FIELDS.items():
+        incoming = getattr(record, attribute)
+        if incoming is not None:
+            values[name] = incoming
+    # The first-version date only moves earlier, the latest-version date only later.
+    if current["published_at"] and record.published_at:
+        values["published_at"] = min(current["published_at"], record.published_at)
+    if current["updated_at"] and record.updated_at:
+        values["updated_at"] = max(current["updated_at"], record.updated_at)
+    if record.versions is not None and len(record.versions) < len(current["versions"]):
+        values["versions"] = current["versions"]
+    if values["published_at"] and not values["updated_at"]:
+        values["updated_at"] = values["published_at"]
+    return values
+
+
+def record_hash(record: PaperRecord) -> str:
+    """Content hash of the paper this record alone describes (cached on the record, so
+    the parser process can compute it for the importing process)."""
+    if record.digest is None:
+        record.digest = content_hash(merge_into(EMPTY, record))
+    return record.digest

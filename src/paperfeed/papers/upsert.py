@@ -10,8 +10,6 @@ Rules (docs/architecture.md explains why):
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -27,31 +25,17 @@ from paperfeed.papers.models import (
     PaperAuthor,
     PaperCategory,
 )
-from paperfeed.papers.records import PaperRecord, author_slug
+from paperfeed.papers.records import (
+    EMPTY,
+    FIELDS,
+    PaperRecord,
+    author_slug,
+    content_hash,
+    merge_into,
+    record_hash,
+)
 from paperfeed.papers.signals import papers_stored
 
-# Paper fields that come from records, and the record attribute feeding each.
-FIELDS = {
-    "version": "version",
-    "title": "title",
-    "abstract": "abstract",
-    "author_names": "authors",
-    "categories": "categories",
-    "published_at": "published_at",
-    "updated_at": "updated_at",
-    "versions": "versions",
-    "comments": "comments",
-    "journal_ref": "journal_ref",
-    "doi": "doi",
-    "report_no": "report_no",
-    "license": "license",
-    "withdrawn": "withdrawn",
-}
-EMPTY = {
-    "version": None, "title": "", "abstract": "", "author_names": [], "categories": [],
-    "published_at": None, "updated_at": None, "versions": [], "comments": "",
-    "journal_ref": "", "doi": "", "report_no": "", "license": "", "withdrawn": False,
-}  # fmt: skip
 NEW_PAPER_COLUMNS = [
     "arxiv_id", *FIELDS, "primary_category", "content_hash", "source",
     "upvotes", "num_comments", "created_at", "modified_at",
@@ -65,29 +49,6 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     listed: int = 0
-
-
-def content_hash(values: dict) -> str:
-    payload = json.dumps([values[name] for name in FIELDS], default=str, ensure_ascii=False)
-    return hashlib.sha1(payload.encode()).hexdigest()
-
-
-def _merge(current: dict, record: PaperRecord) -> dict:
-    values = dict(current)
-    for field, attribute in FIELDS.items():
-        incoming = getattr(record, attribute)
-        if incoming is not None:
-            values[field] = incoming
-    # The first-version date only moves earlier, the latest-version date only later.
-    if current["published_at"] and record.published_at:
-        values["published_at"] = min(current["published_at"], record.published_at)
-    if current["updated_at"] and record.updated_at:
-        values["updated_at"] = max(current["updated_at"], record.updated_at)
-    if record.versions is not None and len(record.versions) < len(current["versions"]):
-        values["versions"] = current["versions"]
-    if values["published_at"] and not values["updated_at"]:
-        values["updated_at"] = values["published_at"]
-    return values
 
 
 def store_batch(records: list[PaperRecord]) -> BatchResult:
@@ -108,11 +69,11 @@ def store_batch(records: list[PaperRecord]) -> BatchResult:
         for record in records:
             known = stored.get(record.arxiv_id)
             if known is None:
-                values = _merge(EMPTY, record)
-                created.append((record, values, content_hash(values)))
+                values = merge_into(EMPTY, record)
+                created.append((record, values, record_hash(record)))
             elif record.version and known[2] and record.version < known[2]:
                 result.unchanged += 1  # an older version than the one stored
-            elif content_hash(_merge(EMPTY, record)) == known[1]:
+            elif record_hash(record) == known[1]:
                 result.unchanged += 1  # a complete record equal to what is stored
             else:
                 to_merge.append(record)
@@ -174,7 +135,7 @@ def _update_papers(records: list[PaperRecord], now, result: BatchResult) -> list
     for record in records:
         paper = papers[record.arxiv_id]
         current = {name: getattr(paper, name) for name in FIELDS}
-        values = _merge(current, record)
+        values = merge_into(current, record)
         digest = content_hash(values)
         if digest == paper.content_hash:
             result.unchanged += 1

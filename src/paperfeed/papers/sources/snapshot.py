@@ -9,7 +9,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from paperfeed.papers.records import Checkpoint, PaperRecord, RecordError, Rejected, validate
+from paperfeed.papers.records import (
+    Checkpoint,
+    PaperRecord,
+    RecordError,
+    Rejected,
+    record_hash,
+    validate,
+)
 from paperfeed.papers.sources.common import (
     open_binary,
     parse_datetime,
@@ -133,6 +140,7 @@ def produce(path: str, start_line: int, queue) -> None:
                 if isinstance(item, PaperRecord):
                     try:
                         item = validate(item)
+                        record_hash(item)  # spare the importing process this work
                     except RecordError as exc:
                         item = Rejected(item.place, str(exc))
                 chunk.append(item)
