@@ -83,3 +83,25 @@ def insert_rows(
             chunk = rows[start : start + per_statement]
             params = [value for row in chunk for value in row]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+
+
+def select_in(
+    model: type[models.Model], key: str, values: Sequence, columns: Sequence[str]
+) -> list[tuple]:
+    """Rows (as tuples of `columns`) whose `key` is one of `values`: a plain
+    `SELECT ... WHERE key IN (...)`, without the ORM's per-value lookup preparation."""
+    if not values:
+        return []
+    meta = model._meta
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    quote = connection.ops.quote_name
+    select = ", ".join(quote(by_attname[c].column) for c in columns)
+    head = f"SELECT {select} FROM {quote(meta.db_table)} WHERE {quote(by_attname[key].column)} IN "
+    per_statement = max(1, _max_params() - 1)
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), per_statement):
+            chunk = list(values[start : start + per_statement])
+            cursor.execute(head + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+            rows.extend(cursor.fetchall())
+    return rows

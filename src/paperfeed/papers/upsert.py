@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from paperfeed.papers.bulk import insert_rows
+from paperfeed.papers.bulk import insert_rows, select_in
 from paperfeed.papers.links import classify, extract_links
 from paperfeed.papers.models import (
     Author,
@@ -59,9 +59,12 @@ def store_batch(records: list[PaperRecord]) -> BatchResult:
     with transaction.atomic():
         stored = {
             arxiv_id: (pk, digest, version)
-            for arxiv_id, pk, digest, version in Paper.objects.filter(
-                arxiv_id__in=[r.arxiv_id for r in records]
-            ).values_list("arxiv_id", "id", "content_hash", "version")
+            for arxiv_id, pk, digest, version in select_in(
+                Paper,
+                "arxiv_id",
+                [r.arxiv_id for r in records],
+                ["arxiv_id", "id", "content_hash", "version"],
+            )
         }
         now = timezone.now()
         created: list[tuple[PaperRecord, dict, str]] = []
@@ -120,9 +123,7 @@ def _insert_papers(created: list[tuple[PaperRecord, dict, str]], now) -> dict[st
     ]
     insert_rows(Paper, NEW_PAPER_COLUMNS, rows)
     return dict(
-        Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r, _, _ in created]).values_list(
-            "arxiv_id", "id"
-        )
+        select_in(Paper, "arxiv_id", [r.arxiv_id for r, _, _ in created], ["arxiv_id", "id"])
     )
 
 
@@ -170,13 +171,11 @@ def _index_authors(papers: list[tuple[int, list[str]]], replace: list[int]) -> N
         return
     slugged = [(pk, [(author_slug(name), name) for name in names]) for pk, names in papers]
     names = {slug: name for _, pairs in slugged for slug, name in pairs}
-    ids = dict(Author.objects.filter(slug__in=list(names)).values_list("slug", "id"))
+    ids = dict(select_in(Author, "slug", list(names), ["slug", "id"]))
     missing = [(slug, name) for slug, name in names.items() if slug not in ids]
     if missing:
         insert_rows(Author, ["slug", "name"], missing, ignore_conflicts=True)
-        ids.update(
-            Author.objects.filter(slug__in=[slug for slug, _ in missing]).values_list("slug", "id")
-        )
+        ids.update(select_in(Author, "slug", [slug for slug, _ in missing], ["slug", "id"]))
     rows = []
     for pk, pairs in slugged:
         seen = set()
