@@ -153,3 +153,20 @@ def corpus_once(db):
 def test_random_queries_through_the_page(corpus, client):
     for text in ['"', "-", 'ti:"', "OR OR", "NEAR(a b", "*", "\x00", "a" * 5000, "cat:", "au:-x"]:
         assert client.get("/search", {"q": text}).status_code == 200
+
+
+def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, monkeypatch):
+    from paperfeed.search.backends import sqlite as fts
+    from paperfeed.search.query import Term
+
+    monkeypatch.setattr(fts, "COMMON_MIN_PAPERS", 1)
+    monkeypatch.setattr(fts, "COMMON_SHARE", 0.3)
+    backend = get_backend()
+    assert not backend.is_common(Term(["sparsemixer"]))
+    common = [w for w in ("model", "learning", "abstract", "paper") if backend.is_common(Term([w]))]
+    if connection.vendor == "sqlite":
+        assert common, "the fixtures should have at least one word in 30% of papers"
+    else:
+        assert common == []  # PostgreSQL keeps every word (docs/search.md)
+    # The rare word still finds its paper, first, through the any-word pass.
+    assert ids(search(f"sparsemixer {(common or ['model'])[0]} quasar"))[0] == "2409.01234"

@@ -175,3 +175,6 @@ PAPERFEED_EMBEDDING_MAX_TOKENS = int(os.environ.get("PAPERFEED_EMBEDDING_MAX_TOK
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
 PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
+# Words in more than this share of papers are dropped from the "any word" search pass
+# when rarer words remain (speed on large instances; see docs/search.md).
+PAPERFEED_SEARCH_COMMON_SHARE = float(os.environ.get("PAPERFEED_SEARCH_COMMON_SHARE", "0.2"))
