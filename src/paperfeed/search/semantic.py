@@ -23,9 +23,8 @@ def available() -> bool:
         return False
     try:
         get_embedder()
-    except EmbeddingUnavailable as exc:
-        log.warning("semantic search is off: %s", exc)
-        return False
+    except EmbeddingUnavailable:
+        return False  # logged once, when loading failed
     return True
 
 
