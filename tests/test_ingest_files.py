@@ -261,3 +261,21 @@ def test_parser_process_path_gives_the_same_result(monkeypatch, capsys):
     assert (run.new, run.rejected, run.cursor, run.status) == (4, 4, "8", "done")
     assert ingest("snapshot_small.jsonl") == 0
     assert Paper.objects.count() == 10
+
+
+def test_progress_is_logged_plainly_when_not_on_a_terminal(monkeypatch, caplog):
+    import itertools
+    import logging
+
+    from paperfeed.papers import ingest as ingest_module
+    from paperfeed.papers.sources import snapshot
+
+    monkeypatch.setattr(snapshot, "CHECKPOINT_EVERY", 2)
+    ticks = itertools.count(step=11.0)  # mocked time: 11 s pass between two looks
+    monkeypatch.setattr(ingest_module.time, "monotonic", lambda: next(ticks))
+    with caplog.at_level(logging.INFO, logger="paperfeed.papers.ingest"):
+        outcome = ingest_module.ingest_file(FIXTURES / "snapshot_small.jsonl")
+    assert outcome.exit_code == 0
+    lines = [r.getMessage() for r in caplog.records if "records" in r.getMessage()]
+    assert lines and "% done, ETA" in lines[-1]
+    assert "6 new, 0 updated, 0 unchanged, 0 rejected" in outcome.summary()
