@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 
@@ -144,13 +144,9 @@ def order_sql(sort: str, score: str, paper_alias: str = "p") -> str:
     return score
 
 
-def _start_of(day: date):
-    from datetime import UTC, datetime, time
-
+def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _day_after(day: date):
-    from datetime import timedelta
-
+def _day_after(day: date) -> datetime:
     return _start_of(day + timedelta(days=1))
