@@ -27,6 +27,8 @@ def migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+    # The rate-limit counters live in a cache table of the same database (settings.CACHES).
+    call_command("createcachetable", verbosity=verbosity)
 
 
 def _date(value: str) -> date:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "django_ratelimit",
+    "paperfeed.accounts",
     "paperfeed.papers",
     "paperfeed.community",
     "paperfeed.search",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a rate-limited request into the 429 page (RATELIMIT_VIEW).
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "paperfeed.urls"
@@ -82,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "paperfeed.context_processors.site",
             ],
         },
     },
@@ -113,6 +118,69 @@ else:
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["paperfeed.accounts.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "papers:today"
+LOGOUT_REDIRECT_URL = "papers:today"
+# Verification and password-reset links stay valid for three days.
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
+# The cache holds rate-limit counters, so every web process must see the same one: a
+# table in the main database by default, or PAPERFEED_CACHE_URL (redis://, memcached).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "paperfeed_cache",
+    }
+}
+if cache_url := os.environ.get("PAPERFEED_CACHE_URL"):
+    if cache_url.startswith(("redis://", "rediss://")):
+        CACHES["default"] = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": cache_url,
+        }
+    elif cache_url.startswith("memcached://"):
+        CACHES["default"] = {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": cache_url.removeprefix("memcached://"),
+        }
+    else:
+        raise ValueError("PAPERFEED_CACHE_URL must start with redis://, rediss:// or memcached://")
+RATELIMIT_VIEW = "paperfeed.views.rate_limited"
+# The database cache increments with a read and a write rather than atomically: a burst
+# may slip a few requests past a limit, which is acceptable for abuse limits.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+
+def _smtp_settings(url: str) -> dict:
+    """smtp://user:pass@host:587?tls=1 (STARTTLS) or smtps://host:465 (implicit TLS)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ValueError("PAPERFEED_SMTP_URL looks like smtp://user:password@host:587?tls=1")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": query.get("tls", "0").lower() in {"1", "true", "yes"},
+        "EMAIL_TIMEOUT": float(query.get("timeout", "20")),
+    }
+
+
+# With no SMTP server configured, mail is written to the log (console), so a fresh
+# instance still shows its verification links to the operator.
+if smtp_url := os.environ.get("PAPERFEED_SMTP_URL"):
+    globals().update(_smtp_settings(smtp_url))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("PAPERFEED_FROM_EMAIL", "paperfeed <paperfeed@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 TASKS = {
     "default": {
@@ -178,3 +246,21 @@ PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
 # Words in more than this share of papers are dropped from the "any word" search pass
 # when rarer words remain (speed on large instances; see docs/search.md).
 PAPERFEED_SEARCH_COMMON_SHARE = float(os.environ.get("PAPERFEED_SEARCH_COMMON_SHARE", "0.2"))
+PAPERFEED_SITE_NAME = os.environ.get("PAPERFEED_SITE_NAME", "paperfeed")
+# "announcements": new arXiv announcements in PAPERFEED_CATEGORIES are listed on their
+# announcement day, plus community submissions; "submitted": only what members submit
+# (the Hugging Face way). Announcements are still ingested, so submitting is instant.
+PAPERFEED_LISTING_POLICY = os.environ.get("PAPERFEED_LISTING_POLICY", "announcements")
+if PAPERFEED_LISTING_POLICY not in {"announcements", "submitted"}:
+    raise ValueError("PAPERFEED_LISTING_POLICY must be 'announcements' or 'submitted'")
+PAPERFEED_SUBMIT_MAX_AGE_DAYS = int(os.environ.get("PAPERFEED_SUBMIT_MAX_AGE_DAYS", "14"))
+PAPERFEED_SUBMIT_DAILY_CAP = int(os.environ.get("PAPERFEED_SUBMIT_DAILY_CAP", "5"))
+# Abuse limits (django-ratelimit rates: N/s, N/m, N/h, N/d), per user or per IP.
+PAPERFEED_RATE_VOTES = os.environ.get("PAPERFEED_RATE_VOTES", "120/m")
+PAPERFEED_RATE_COMMENTS = os.environ.get("PAPERFEED_RATE_COMMENTS", "10/m")
+PAPERFEED_RATE_SUBMISSIONS = os.environ.get("PAPERFEED_RATE_SUBMISSIONS", "20/h")
+PAPERFEED_RATE_SIGNUPS = os.environ.get("PAPERFEED_RATE_SIGNUPS", "5/h")
+PAPERFEED_RATE_LOGINS = os.environ.get("PAPERFEED_RATE_LOGINS", "20/m")
+# Papers per page on the week and month lists (a day shows up to PAPERFEED_DAY_PAGE).
+PAPERFEED_DAY_PAGE = int(os.environ.get("PAPERFEED_DAY_PAGE", "250"))
+PAPERFEED_LIST_PAGE = int(os.environ.get("PAPERFEED_LIST_PAGE", "100"))

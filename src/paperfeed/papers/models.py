@@ -33,6 +33,8 @@ class Paper(models.Model):
     # Community counters, kept exact by the community app's services.
     upvotes = models.PositiveIntegerField(default=0)
     num_comments = models.PositiveIntegerField(default=0)
+    # Most stars among the paper's code repositories, when known (cards and trending).
+    stars = models.PositiveIntegerField(null=True, blank=True)
     content_hash = models.CharField(max_length=40, help_text="hash of the stored metadata")
     source = models.CharField(max_length=32, help_text="source that first brought the paper")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -59,3 +59,23 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "similar": similar_papers(paper),
         },
     )
+
+
+def weekly(request: HttpRequest, week: str) -> HttpResponse:
+    raise Http404("not built yet")
+
+
+def monthly(request: HttpRequest, month: str) -> HttpResponse:
+    raise Http404("not built yet")
+
+
+def trending(request: HttpRequest) -> HttpResponse:
+    raise Http404("not built yet")
+
+
+def author_page(request: HttpRequest, slug: str) -> HttpResponse:
+    raise Http404("not built yet")
+
+
+def arxiv_redirect(request: HttpRequest, ref: str) -> HttpResponse:
+    raise Http404("not built yet")

@@ -1,0 +1,1 @@
+// Progressive enhancement for votes and comments; every page works without it.
