@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from paperfeed.community import selectors as community
 from paperfeed.papers import selectors
 from paperfeed.papers.records import RecordError, parse_arxiv_id
 from paperfeed.search.services import similar_papers
@@ -24,6 +25,9 @@ def daily(request: HttpRequest, day: str | None = None) -> HttpResponse:
         except ValueError as exc:
             raise Http404("Dates look like 2024-12-04.") from exc
     listings = list(selectors.listings_on(shown))
+    voted = community.voted_ids(request.user, [listing.paper_id for listing in listings])
+    for listing in listings:
+        listing.voted = listing.paper_id in voted
     earlier, later = selectors.neighbour_dates(shown)
     return render(
         request,
@@ -53,6 +57,7 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         request,
         "papers/detail.html",
         {
+            **community.paper_page(request.user, paper),
             "paper": paper,
             "authors": authors,
             "listings": paper.listings.all(),
