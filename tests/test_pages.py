@@ -38,7 +38,7 @@ def test_empty_day_links_to_nearest_days(client):
     dates = sorted(set(Listing.objects.values_list("date", flat=True)))
     Listing.objects.filter(date=dates[1]).delete()
     body = client.get(f"/papers/date/{dates[1].isoformat()}").content.decode()
-    assert "No papers listed for this day" in body
+    assert "No papers listed on this day" in body
     assert f"/papers/date/{dates[0].isoformat()}" in body
     assert f"/papers/date/{dates[2].isoformat()}" in body
 

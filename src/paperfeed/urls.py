@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView, TemplateView
+from django.views.generic import RedirectView
 
 from paperfeed.papers import views as paper_views
 
@@ -12,11 +12,7 @@ urlpatterns = [
     path("authors/<str:slug>", paper_views.author_page, name="author"),
     # arxiv.org/abs/... and /pdf/... links work with the host swapped for this instance.
     re_path(r"^(?:abs|pdf)/(?P<ref>.+)$", paper_views.arxiv_redirect, name="arxiv-redirect"),
-    path(
-        "about/ranking",
-        TemplateView.as_view(template_name="papers/about_ranking.html"),
-        name="about-ranking",
-    ),
+    path("about/ranking", paper_views.about_ranking, name="about-ranking"),
     path("search", include("paperfeed.search.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),

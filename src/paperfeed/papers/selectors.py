@@ -1,39 +1,124 @@
-"""Read-side queries for pages and, later, the API: plain functions over the models."""
+"""Read-side queries for pages and the API: plain functions over the models.
+
+Every list is built in a bounded number of queries whatever its length: one for the
+page of papers (or listings), one for their code links, and small aggregates for the
+navigation around it.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from django.db.models import Max, Min, Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from paperfeed.papers.models import CodeLink, IngestRun, Listing, Paper
+from paperfeed.papers.models import Author, CodeLink, IngestRun, Listing, Paper, PaperCategory
 
 
-def listings_on(day: date) -> QuerySet[Listing]:
+def listed() -> QuerySet[Listing]:
+    """The listings the site shows, under the configured listing policy."""
+    rows = Listing.objects.all()
+    if settings.PAPERFEED_LISTING_POLICY == "submitted":
+        rows = rows.exclude(source=Listing.Source.ANNOUNCEMENT)
+    return rows
+
+
+def _shown_listing(**lookups) -> Q | None:
+    """The same policy as `listed()`, as a condition on a paper's `listings` relation."""
+    condition = Q(**{f"listings__{key}": value for key, value in lookups.items()})
+    if settings.PAPERFEED_LISTING_POLICY == "submitted":
+        condition &= ~Q(listings__source=Listing.Source.ANNOUNCEMENT)
+    return condition or None
+
+
+def _with_links(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    return papers.prefetch_related(Prefetch("code_links", queryset=CodeLink.objects.order_by("id")))
+
+
+def listings_on(day: date, category: str | None = None) -> QuerySet[Listing]:
     """The daily list: most upvoted first, then in listing order."""
+    rows = listed().filter(date=day)
+    if category:
+        rows = rows.filter(paper__category_rows__category=category)
     return (
-        Listing.objects.filter(date=day)
-        .select_related("paper")
+        rows.select_related("paper", "submitter")
         .prefetch_related(Prefetch("paper__code_links", queryset=CodeLink.objects.order_by("id")))
         .order_by("-paper__upvotes", "id")
     )
 
 
+@dataclass
+class ListedPaper:
+    """A paper on a multi-day list, with the listing that brought it first."""
+
+    paper: Paper
+    listing: Listing
+
+
+def papers_between(
+    start: date, end: date, category: str | None = None
+) -> tuple[QuerySet[Paper], int]:
+    """Papers listed on any day in [start, end], once each, most upvoted first (ties: the
+    order they were first listed), and how many there are."""
+    rows = listed().filter(date__range=(start, end))
+    if category:
+        rows = rows.filter(paper__category_rows__category=category)
+    papers = (
+        Paper.objects.filter(pk__in=rows.values("paper_id"))
+        .annotate(
+            first_listing=Min("listings__id", filter=_shown_listing(date__range=(start, end)))
+        )
+        .order_by("-upvotes", "first_listing")
+    )
+    return papers, rows.values("paper_id").distinct().count()
+
+
+def attach_listings(papers: list[Paper]) -> list[ListedPaper]:
+    """Pair each paper with its first listing (who submitted it) in one query."""
+    by_id = Listing.objects.in_bulk([p.first_listing for p in papers])
+    return [ListedPaper(p, by_id[p.first_listing]) for p in papers if p.first_listing in by_id]
+
+
+def page_of_papers(papers: QuerySet[Paper], offset: int, limit: int) -> list[ListedPaper]:
+    page = list(_with_links(papers)[offset : offset + limit])
+    return attach_listings(page)
+
+
+def categories_between(start: date, end: date, limit: int = 24) -> list[tuple[str, int]]:
+    """The most common categories on a list, with paper counts (for the filter chips)."""
+    paper_ids = listed().filter(date__range=(start, end)).values("paper_id")
+    rows = (
+        PaperCategory.objects.filter(paper_id__in=paper_ids)
+        .values("category")
+        .annotate(n=Count("paper_id"))
+        .order_by("-n", "category")[:limit]
+    )
+    return [(row["category"], row["n"]) for row in rows]
+
+
 def latest_list_date() -> date | None:
-    return Listing.objects.aggregate(latest=Max("date"))["latest"]
+    return listed().aggregate(latest=Max("date"))["latest"]
 
 
-def neighbour_dates(day: date) -> tuple[date | None, date | None]:
-    """The nearest earlier and later dates that have papers."""
-    earlier = Listing.objects.filter(date__lt=day).aggregate(d=Max("date"))["d"]
-    later = Listing.objects.filter(date__gt=day).aggregate(d=Min("date"))["d"]
+def neighbour_dates(start: date, end: date | None = None) -> tuple[date | None, date | None]:
+    """The nearest earlier and later dates that have papers, outside [start, end]."""
+    end = end or start
+    earlier = listed().filter(date__lt=start).aggregate(d=Max("date"))["d"]
+    later = listed().filter(date__gt=end).aggregate(d=Min("date"))["d"]
     return earlier, later
 
 
 def paper_by_id(arxiv_id: str) -> Paper | None:
     return (
         Paper.objects.filter(arxiv_id=arxiv_id)
-        .prefetch_related("code_links", "authorships__author", "listings")
+        .prefetch_related(
+            Prefetch("code_links", queryset=CodeLink.objects.order_by("id")),
+            "authorships__author",
+            Prefetch("listings", queryset=listed().order_by("date")),
+        )
         .first()
     )
 
@@ -44,3 +129,88 @@ def last_fetch_problem() -> str | None:
     if run and run.status == IngestRun.Status.FAILED:
         return run.message
     return None
+
+
+# --- trending ---------------------------------------------------------------------------
+
+# The score, documented in docs/ranking.md and on /about/ranking:
+#   points = upvotes + COMMENT_WEIGHT * comments + log2(1 + stars)
+#   score  = points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY
+COMMENT_WEIGHT = 0.5
+AGE_OFFSET_HOURS = 2.0
+GRAVITY = 1.5
+TRENDING_WINDOWS = {"week": 7, "month": 30, "all": None}
+# Only this many of the most upvoted candidates are scored (a paper outside them cannot
+# have a higher score unless it is much newer, and new papers are few).
+TRENDING_CANDIDATES = 5000
+
+
+def trending_score(upvotes: int, comments: int, stars: int | None, age_hours: float) -> float:
+    points = upvotes + COMMENT_WEIGHT * comments + math.log2(1 + (stars or 0))
+    return points / (max(age_hours, 0.0) + AGE_OFFSET_HOURS) ** GRAVITY
+
+
+def _listed_at(day: date) -> datetime:
+    """Papers count as listed at the start of their list day, in the site's time zone."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def trending_ids(window: str = "week", now: datetime | None = None) -> list[tuple[int, float]]:
+    """Paper ids with their trending score, best first, for a window of list days."""
+    now = now or timezone.now()
+    days = TRENDING_WINDOWS[window]
+    rows = listed()
+    if days is not None:
+        rows = rows.filter(date__gte=timezone.localdate(now) - timedelta(days=days - 1))
+    candidates = (
+        Paper.objects.filter(pk__in=rows.values("paper_id"))
+        .annotate(first_listed=Min("listings__date", filter=_shown_listing()))
+        .order_by("-upvotes", "-num_comments", "-pk")
+        .values_list("pk", "upvotes", "num_comments", "stars", "first_listed")[:TRENDING_CANDIDATES]
+    )
+    scored = []
+    for pk, upvotes, comments, stars, first_listed in candidates:
+        age = (now - _listed_at(first_listed)).total_seconds() / 3600
+        scored.append((pk, trending_score(upvotes, comments, stars, age), first_listed))
+    # Ties (papers nobody has touched yet) go newest first.
+    scored.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)
+    return [(pk, score) for pk, score, _ in scored]
+
+
+def papers_by_ids(ids: list[int]) -> list[Paper]:
+    """Papers in the given order, with their code links: two queries."""
+    found = _with_links(Paper.objects.filter(pk__in=ids)).in_bulk()
+    return [found[pk] for pk in ids if pk in found]
+
+
+# --- authors ----------------------------------------------------------------------------
+
+
+def author_by_slug(slug: str) -> Author | None:
+    return Author.objects.filter(slug=slug).first()
+
+
+def papers_by_author(author: Author) -> QuerySet[Paper]:
+    return (
+        Paper.objects.filter(authorships__author=author).order_by("-published_at", "-pk").distinct()
+    )
+
+
+def coauthors(author: Author, limit: int = 12) -> list[tuple[Author, int]]:
+    """The people this author most often writes with."""
+    rows = (
+        Author.objects.filter(authorships__paper__authorships__author=author)
+        .exclude(pk=author.pk)
+        .annotate(n=Count("authorships__paper", distinct=True))
+        .order_by("-n", "name")[:limit]
+    )
+    return [(row, row.n) for row in rows]
+
+
+def verified_users(author: Author) -> list:
+    """Members whose claim to be this author a moderator approved."""
+    from paperfeed.community.models import AuthorClaim
+
+    claims = AuthorClaim.objects.filter(author=author, status=AuthorClaim.Status.APPROVED)
+    users = {claim.user_id: claim.user for claim in claims.select_related("user")}
+    return list(users.values())

@@ -11,6 +11,7 @@ ARXIV_ID = r"(?P<arxiv_id>[\w.\-]+(?:/\d{7})?(?:v\d+)?)"
 urlpatterns = [
     path("", views.daily, name="today"),
     path("date/<str:day>", views.daily, name="date"),
+    path("go", views.jump, name="jump"),
     path("week/<str:week>", views.weekly, name="week"),
     path("month/<str:month>", views.monthly, name="month"),
     path("trending", views.trending, name="trending"),
