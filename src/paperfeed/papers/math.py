@@ -21,15 +21,15 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 ElementTree.register_namespace("", MATHML_NS)
 
 ALLOWED_TAGS = frozenset(
-    "math mrow mi mn mo ms mtext mspace msub msup msubsup mfrac msqrt mroot mover munder "
+    "math mrow mi mn mo ms mtext mspace msub msup msubsup mfrac msqrt mroot mover munder "  # noqa: SIM905
     "munderover mtable mtr mtd mstyle mpadded mphantom menclose merror mmultiscripts "
-    "mprescripts none semantics".split()  # noqa: SIM905 (a word list reads better)
+    "mprescripts none semantics".split()
 )
 ALLOWED_ATTRS = frozenset(
-    "display mathvariant stretchy fence separator lspace rspace accent accentunder "
+    "display mathvariant stretchy fence separator lspace rspace accent accentunder "  # noqa: SIM905
     "movablelimits columnalign rowalign columnspacing rowspacing columnlines rowlines "
     "width height depth linethickness displaystyle scriptlevel notation form minsize "
-    "maxsize symmetric largeop frame framespacing voffset".split()  # noqa: SIM905
+    "maxsize symmetric largeop frame framespacing voffset".split()
 )
 # $...$ with no space just inside the dollars (so "$5 and $10" stays text), or \(...\).
 # An escaped dollar (\$) is never a delimiter.
