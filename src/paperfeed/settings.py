@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "paperfeed.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +90,13 @@ TEMPLATES = [
                 "paperfeed.context_processors.site",
             ],
         },
+    },
+    {
+        # Only for lists of cards (see paperfeed/jinja2.py); templates in <app>/jinja2/.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "paperfeed.jinja2.environment", "autoescape": True},
     },
 ]
 

@@ -53,6 +53,7 @@ def _mark_votes(request: HttpRequest, entries: list) -> list:
 
 def _render_list(request: HttpRequest, context: dict) -> HttpResponse:
     context.setdefault("category", _category(request))
+    context["category_links"] = context["period"] != "trending"
     return render(request, "papers/list.html", context)
 
 

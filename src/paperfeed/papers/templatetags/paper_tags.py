@@ -1,6 +1,9 @@
 """Template filters for papers: math rendering, plain-text titles, compact numbers."""
 
 from django import template
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from paperfeed.papers.math import plain_text, render_math
@@ -35,3 +38,28 @@ def compact(number: int | None) -> str:
 def get_item(mapping: dict, key):
     """mapping[key] in a template, or None."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def cards(context, entries, link_categories: bool = False) -> str:
+    """Render paper cards through the Jinja2 template papers/cards.html (fast lists)."""
+    request = context["request"]
+    template = get_template("papers/cards.html", using="jinja2")
+    # URLs are built from one reversed pattern each rather than 600 reverse() calls, and
+    # the CSRF token is fetched once (every lookup of the lazy one masks it anew).
+    paper_url = reverse("papers:detail", args=["ID"])
+    vote_url = reverse("community:vote", args=["ID"])
+    # Jinja2 escapes every value itself (autoescape on), so its output is safe HTML.
+    return mark_safe(
+        template.render(
+            {
+                "entries": entries,
+                "link_categories": link_categories,
+                "next": request.get_full_path(),
+                "csrf": get_token(request),
+                "paper_url": lambda arxiv_id: paper_url.replace("ID", arxiv_id),
+                "vote_url": lambda arxiv_id: vote_url.replace("ID", arxiv_id),
+            },
+            request,
+        )
+    )
