@@ -46,3 +46,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tes
 PAPERFEED_ARXIV_DELAY = 0.0
 PAPERFEED_HTTP_RETRIES = 3
 PAPERFEED_HTTP_TIMEOUT = 5.0
+PAPERFEED_TRENDING_CACHE_SECONDS = 0  # every request scores afresh (tests move the clock)

@@ -272,3 +272,5 @@ PAPERFEED_RATE_LOGINS = os.environ.get("PAPERFEED_RATE_LOGINS", "20/m")
 # Papers per page on the week and month lists (a day shows up to PAPERFEED_DAY_PAGE).
 PAPERFEED_DAY_PAGE = int(os.environ.get("PAPERFEED_DAY_PAGE", "250"))
 PAPERFEED_LIST_PAGE = int(os.environ.get("PAPERFEED_LIST_PAGE", "100"))
+# How long each web process reuses the trending ranking before scoring it again.
+PAPERFEED_TRENDING_CACHE_SECONDS = float(os.environ.get("PAPERFEED_TRENDING_CACHE_SECONDS", "30"))

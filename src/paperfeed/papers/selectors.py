@@ -8,6 +8,7 @@ navigation around it.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -155,9 +156,27 @@ def _listed_at(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def trending_ids(window: str = "week", now: datetime | None = None) -> list[tuple[int, float]]:
-    """Paper ids with their trending score, best first, for a window of list days."""
-    now = now or timezone.now()
+_trending_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
+
+
+def trending_ids(window: str = "week") -> list[tuple[int, float]]:
+    """Paper ids with their trending score, best first, for a window of list days.
+
+    Each web process keeps the ranking for PAPERFEED_TRENDING_CACHE_SECONDS: trending
+    moves over hours, and scoring thousands of candidates on every request would not.
+    """
+    ttl = settings.PAPERFEED_TRENDING_CACHE_SECONDS
+    key = (window, settings.PAPERFEED_LISTING_POLICY)
+    cached = _trending_cache.get(key)
+    if ttl > 0 and cached and cached[0] > time.monotonic():
+        return cached[1]
+    ranking = _score_trending(window, timezone.now())
+    if ttl > 0:
+        _trending_cache[key] = (time.monotonic() + ttl, ranking)
+    return ranking
+
+
+def _score_trending(window: str, now: datetime) -> list[tuple[int, float]]:
     days = TRENDING_WINDOWS[window]
     rows = listed()
     if days is not None:
