@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -489,6 +490,30 @@ def test_too_many_log_ins_from_one_address_get_429(client, settings):
     response = client.post("/accounts/login", {"username": "ada", "password": PASSWORD})
     assert response.status_code == 429
     assert logged_in_as(client) is None
+
+
+# --- admin -------------------------------------------------------------------------------
+
+
+def test_admin_manages_addresses_names_and_activation(client, mailbox):
+    admin = make_user(username="root", email="root@example.org", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    sign_up(Client(), username="newbie", email="newbie@example.org")
+    newbie = User.objects.get(username="newbie")
+
+    body = client.get(f"/admin/accounts/user/{newbie.pk}/change/").content.decode()
+    for name in ("email", "display_name", "is_active", "email_verified_at_0"):
+        assert f'name="{name}"' in body
+    assert client.get("/admin/accounts/user/?q=newbie@example").status_code == 200
+    assert 'name="email"' in client.get("/admin/accounts/user/add/").content.decode()
+
+    mailbox.clear()
+    action = {"_selected_action": [newbie.pk], "index": 0}
+    client.post("/admin/accounts/user/", {**action, "action": "send_verification"})
+    assert mailbox.recipients() == ["newbie@example.org"]
+    client.post("/admin/accounts/user/", {**action, "action": "activate"})
+    newbie.refresh_from_db()
+    assert newbie.is_active and newbie.email_verified_at is not None
 
 
 # --- forms are accessible ----------------------------------------------------------------
