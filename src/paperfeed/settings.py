@@ -156,6 +156,10 @@ if cache_url := os.environ.get("PAPERFEED_CACHE_URL"):
     else:
         raise ValueError("PAPERFEED_CACHE_URL must start with redis://, rediss:// or memcached://")
 RATELIMIT_VIEW = "paperfeed.views.rate_limited"
+# Behind a reverse proxy every visitor arrives from the proxy's address: name the header
+# that carries the client's address (e.g. HTTP_X_REAL_IP) so limits apply per client.
+if ip_header := os.environ.get("PAPERFEED_CLIENT_IP_HEADER"):
+    RATELIMIT_IP_META_KEY = ip_header
 # The database cache increments with a read and a write rather than atomically: a burst
 # may slip a few requests past a limit, which is acceptable for abuse limits.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
