@@ -1,4 +1,4 @@
-"""What people add to papers: upvotes and discussion.
+"""What people add to papers: upvotes, discussion, collections and authorship claims.
 
 The paper row carries `upvotes` and `num_comments` counters so that lists never count
 rows; `services.py` keeps them exact.
@@ -28,16 +28,25 @@ class Comment(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
     )
-    body = models.TextField(max_length=10_000)
-    hidden = models.BooleanField(default=False)
+    body = models.TextField(max_length=10_000, help_text="Markdown as written")
+    # Rendered and sanitised once, when written: pages show it as is.
+    body_html = models.TextField(blank=True, default="")
+    hidden = models.BooleanField(default=False, help_text="hidden by a moderator")
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted comment that still has replies stays as an empty "deleted" placeholder.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.paper.arxiv_id}"
+
+    @property
+    def is_visible(self) -> bool:
+        """Counted in Paper.num_comments and shown to everyone."""
+        return not self.hidden and self.deleted_at is None
 
 
 class Collection(models.Model):
@@ -110,7 +119,15 @@ class AuthorClaim(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="authorclaim_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="authorclaim_unique"),
+            # One verified person per author position of a paper.
+            models.UniqueConstraint(
+                fields=["paper", "author"],
+                condition=models.Q(status="approved"),
+                name="authorclaim_one_approved",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} as {self.author} on {self.paper.arxiv_id} ({self.status})"
