@@ -29,11 +29,15 @@ def postgres_url() -> str:
     return server.get_uri()
 
 
-if ENGINE == "postgres":
+if ENGINE == "sqlite":
+    # A file, not Django's default in-memory test database, so that tests can write from
+    # several threads at once as the real server does (WAL, busy timeout).
+    DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test.sqlite3")}  # noqa: F405
+elif ENGINE == "postgres":
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(postgres_url())}
-elif ENGINE != "sqlite":
+else:
     raise RuntimeError(f"PAPERFEED_TEST_DB must be sqlite or postgres, not {ENGINE!r}")
 
 # pgserver logs from an atexit hook, after pytest has closed the captured streams.
