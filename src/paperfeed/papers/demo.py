@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from paperfeed.community.markdown import render_markdown
 from paperfeed.community.models import Comment, Vote
 from paperfeed.papers.models import Listing, Paper
 from paperfeed.papers.records import ListingInfo, PaperRecord, validate
@@ -224,7 +225,12 @@ def fill_demo(days: int = 7, per_day: int = 40, users: int = 25, seed: int = 7) 
             votes += [Vote(user=user, paper=paper) for user in voters]
             for _ in range(rng.choice([0, 0, 0, 1, 2])):
                 comments.append(
-                    Comment(paper=paper, user=rng.choice(people), body=rng.choice(COMMENTS))
+                    Comment(
+                        paper=paper,
+                        user=rng.choice(people),
+                        body=(body := rng.choice(COMMENTS)),
+                        body_html=render_markdown(body),
+                    )
                 )
         Vote.objects.bulk_create(votes, ignore_conflicts=True)
         Comment.objects.bulk_create(comments)
