@@ -59,33 +59,37 @@ class ListedPaper:
     listing: Listing
 
 
-def papers_between(
-    start: date, end: date, category: str | None = None
-) -> tuple[QuerySet[Paper], int]:
+def papers_between(start: date, end: date, category: str | None = None) -> tuple[QuerySet, int]:
     """Papers listed on any day in [start, end], once each, most upvoted first (ties: the
-    order they were first listed), and how many there are."""
+    order they were first listed), as rows {paper_id, first_listing}; and how many.
+
+    Ranked on the listing table alone (grouped by paper), so the wide paper rows are
+    only read for the page that is shown.
+    """
     rows = listed().filter(date__range=(start, end))
     if category:
         rows = rows.filter(paper__category_rows__category=category)
-    papers = (
-        Paper.objects.filter(pk__in=rows.values("paper_id"))
-        .annotate(
-            first_listing=Min("listings__id", filter=_shown_listing(date__range=(start, end)))
-        )
-        .order_by("-upvotes", "first_listing")
+    ranked = (
+        rows.values("paper_id")
+        .annotate(first_listing=Min("id"), votes=Max("paper__upvotes"))
+        .order_by("-votes", "first_listing")
     )
-    return papers, rows.values("paper_id").distinct().count()
+    return ranked, rows.values("paper_id").distinct().count()
 
 
-def attach_listings(papers: list[Paper]) -> list[ListedPaper]:
-    """Pair each paper with its first listing (who submitted it) in one query."""
-    by_id = Listing.objects.in_bulk([p.first_listing for p in papers])
-    return [ListedPaper(p, by_id[p.first_listing]) for p in papers if p.first_listing in by_id]
-
-
-def page_of_papers(papers: QuerySet[Paper], offset: int, limit: int) -> list[ListedPaper]:
-    page = list(_with_links(papers)[offset : offset + limit])
-    return attach_listings(page)
+def page_of_papers(ranked: QuerySet, offset: int, limit: int) -> list[ListedPaper]:
+    """One page of `papers_between`: papers with their code links and first listing."""
+    page = list(ranked[offset : offset + limit])
+    papers = papers_by_ids([row["paper_id"] for row in page])
+    listings = Listing.objects.select_related("submitter").in_bulk(
+        [row["first_listing"] for row in page]
+    )
+    by_id = {paper.pk: paper for paper in papers}
+    return [
+        ListedPaper(by_id[row["paper_id"]], listings.get(row["first_listing"]))
+        for row in page
+        if row["paper_id"] in by_id
+    ]
 
 
 def categories_between(start: date, end: date, limit: int = 24) -> list[tuple[str, int]]:
