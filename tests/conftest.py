@@ -2,7 +2,7 @@ import pytest
 
 from paperfeed.papers import http
 
-pytest_plugins = ["tests.upstream"]
+pytest_plugins = ["tests.upstream", "tests.live"]
 
 
 @pytest.fixture
