@@ -228,5 +228,6 @@ def mailbox():
 @pytest.fixture
 def mail_server(start, mailbox) -> Server:
     """An instance of its own with demo data, sending its mail to `mailbox`; for tests
-    that sign up, log in, vote, comment or submit."""
-    return start("--demo", PAPERFEED_SMTP_URL=mailbox.url)
+    that sign up, log in, vote, comment or submit. Semantic search is off: embedding the
+    demo papers would take the CPUs for seconds, and flows do not need it."""
+    return start("--demo", PAPERFEED_SMTP_URL=mailbox.url, PAPERFEED_SEMANTIC="off")
