@@ -2,7 +2,7 @@ import pytest
 
 from paperfeed.papers import http
 
-pytest_plugins = ["tests.upstream", "tests.smtp"]
+pytest_plugins = ["tests.upstream", "tests.smtp", "tests.live"]
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from paperfeed.papers.records import PaperRecord, validate
 from paperfeed.papers.upsert import store_batch
 
 # The live-server fixtures of test_serve, found by pytest in this module's namespace.
-from tests.test_serve import live_env, start  # noqa: F401
 from tests.upstream import fixture
 
 pytestmark = pytest.mark.django_db

@@ -1,97 +1,19 @@
 """`paperfeed serve` as a real process tree: gunicorn, the background worker, migrations on
 start, the demo, the first fetch from (loopback) arXiv, and the offline message."""
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import uuid
 
 import httpx
 import pytest
-from django.conf import settings as django_settings
 
+from tests import live
+from tests.live import free_port
 from tests.upstream import fixture
 
+# The fixtures come from the tests.live plugin. These names remain for tests that still
+# import the fixtures from this module; new tests need no import.
+
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def live_env(tmp_path):
-    """Environment for a fresh instance: its own home, and its own database on PostgreSQL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERFEED_", "DATABASE_URL"))}
-    env["PAPERFEED_HOME"] = str(tmp_path / "home")
-    env["PAPERFEED_ARXIV_DELAY"] = "0"
-    if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        from tests.settings import postgres_url
-
-        name = f"live_{uuid.uuid4().hex[:10]}"
-        import psycopg
-
-        with psycopg.connect(postgres_url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = postgres_url().replace("/postgres?", f"/{name}?")
-    return env
-
-
-class Server:
-    def __init__(self, env: dict, *args: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "paperfeed", "serve", "--port", str(self.port), *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.output: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                raise AssertionError("server exited:\n" + "".join(self.output))
-            self.output.append(line)
-            if "serving on" in line:
-                return
-        raise AssertionError("server did not start:\n" + "".join(self.output))
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                rest, _ = self.process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                rest, _ = self.process.communicate()
-            self.output.append(rest)
-        return "".join(self.output)
-
-
-@pytest.fixture
-def start(live_env):
-    servers = []
-
-    def _start(*args: str, **extra_env: str) -> Server:
-        server = Server({**live_env, **extra_env}, *args)
-        servers.append(server)
-        return server
-
-    yield _start
-    for server in servers:
-        server.stop()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)  # nothing of the tree may linger
 
 
 def test_serve_demo_is_a_living_site(start):
@@ -99,7 +21,7 @@ def test_serve_demo_is_a_living_site(start):
     page = httpx.get(f"{server.url}/papers/", timeout=10)
     assert page.status_code == 200
     assert page.text.count('class="card"') == 40
-    assert "demo data" in "".join(server.output)
+    assert "demo data" in server.text
     paper = httpx.get(f"{server.url}/papers/9912.00001", timeout=10)
     assert paper.status_code == 200 and "Abstract" in paper.text
     assert httpx.get(f"{server.url}/static/paperfeed/site.css", timeout=10).status_code == 200
@@ -117,7 +39,7 @@ def test_fresh_home_fetches_announcements_in_the_background(start, upstream):
         PAPERFEED_ARXIV_LISTING_URL=f"{upstream.url}/rss/",
         PAPERFEED_ARXIV_API_URL=f"{upstream.url}/api/query",
     )
-    assert "fetching today's arXiv announcements for cs.LG" in "".join(server.output)
+    assert "fetching today's arXiv announcements for cs.LG" in server.text
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         page = httpx.get(f"{server.url}/papers/date/2024-12-04", timeout=10)
@@ -132,8 +54,37 @@ def test_fresh_home_fetches_announcements_in_the_background(start, upstream):
 def test_fresh_home_offline_says_so(start):
     closed = free_port()
     server = start(PAPERFEED_ARXIV_LISTING_URL=f"http://127.0.0.1:{closed}/rss/")
-    output = "".join(server.output)
+    output = server.text
     assert "OFFLINE: cannot reach arXiv" in output
     assert "paperfeed serve --demo" in output
     page = httpx.get(f"{server.url}/papers/", timeout=10)
     assert page.status_code == 200 and "No papers listed" in page.text
+
+
+def test_chatty_server_keeps_serving_and_its_output_can_be_searched(start):
+    """The access log goes to the test's pipe: far more than the pipe holds (64 KB) must
+    not stall the server, and every line stays searchable."""
+    server = start("--no-fetch", "--no-worker")
+    mark = server.mark()
+    agent = "chatty-" + "x" * 2000
+    with httpx.Client(base_url=server.url, headers={"User-Agent": agent}, timeout=10) as client:
+        for n in range(100):  # about 200 KB of access log
+            assert client.get(f"/static/paperfeed/site.css?n={n}").status_code == 200
+    assert server.wait_for(r"site\.css\?n=99 ", since=mark)
+    assert server.text.count(agent) >= 100
+
+
+def test_manage_runs_against_the_live_instance(start):
+    server = start("--no-fetch", "--no-worker")
+    code = (
+        "from django.conf import settings; from paperfeed.accounts.models import User; "
+        "User.objects.create_user('ada', 'ada@example.org'); "
+        "print(settings.SETTINGS_MODULE, settings.PAPERFEED_BASE_URL, settings.HOME)"
+    )
+    assert server.manage("shell", "--verbosity", "0", "-c", code).split() == [
+        "paperfeed.settings",
+        server.url,
+        server.env["PAPERFEED_HOME"],
+    ]
+    listed = server.manage("shell", "-c", "print(*User.objects.values_list('username', flat=True))")
+    assert listed.splitlines()[-1] == "ada"  # models are imported automatically
