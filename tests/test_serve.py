@@ -6,7 +6,6 @@ import time
 import httpx
 import pytest
 
-from tests import live
 from tests.live import free_port
 from tests.upstream import fixture
 
