@@ -258,3 +258,11 @@ def test_paper_page_does_a_bounded_number_of_queries(client):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(paper.get_absolute_url()).status_code == 200
     assert len(queries) <= 16, [q["sql"][:120] for q in queries]
+
+
+def test_week_tab_links_to_the_month_of_its_thursday(client):
+    list_on(make_paper(1), date(2024, 12, 3))
+    body = client.get("/papers/week/2024-W48").content.decode()  # 25 Nov - 1 Dec
+    assert 'href="/papers/month/2024-11"' in body
+    body = client.get("/papers/week/2025-W01").content.decode()  # 30 Dec - 5 Jan
+    assert 'href="/papers/month/2025-01"' in body

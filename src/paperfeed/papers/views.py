@@ -125,7 +125,8 @@ def _range_page(
             "nearest": (earlier, later),
             "categories": selectors.categories_between(start, end),
             "week": week_label(start),
-            "month": month_label(start),
+            # A week belongs to the month of its Thursday (as ISO weeks belong to years).
+            "month": month_label(start + timedelta(days=3) if period == "week" else start),
         },
     )
 
