@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from paperfeed.papers.math import plain_text, render_math
+from paperfeed.papers.selectors import attach_code_links
 
 register = template.Library()
 
@@ -45,6 +46,7 @@ def cards(context, entries, link_categories: bool = False) -> str:
     """Render paper cards through the Jinja2 template papers/cards.html (fast lists)."""
     request = context["request"]
     template = get_template("papers/cards.html", using="jinja2")
+    attach_code_links([entry.paper for entry in entries])
     # URLs are built from one reversed pattern each rather than 600 reverse() calls, and
     # the CSRF token is fetched once (every lookup of the lazy one masks it anew).
     paper_url = reverse("papers:detail", args=["ID"])
