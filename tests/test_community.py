@@ -1053,3 +1053,15 @@ def test_browser_votes_and_comments_in_place(live_site):
         finally:
             browser.close()
     assert live_site.shell(COUNT)[-1] == "COUNT 1 1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_member_keeps_the_counters_exact():
+    paper = make_paper()
+    leaving, staying = make_user("leaving"), make_user("staying")
+    services.set_vote(leaving, paper, True)
+    services.set_vote(staying, paper, True)
+    services.add_comment(leaving, paper, "Off I go.")
+    leaving.delete()
+    paper.refresh_from_db()
+    assert (paper.upvotes, paper.num_comments) == (1, 0)
