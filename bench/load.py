@@ -7,8 +7,9 @@
 It builds a fresh instance in a temporary home (a demo corpus whose busiest day has
 --per-day papers, plus one signed-in account per client), starts `paperfeed serve`, then:
 
-1. a quiet phase: --quiet sequential requests to the busiest day's page and to paper
-   pages, reporting server time (the Server-Timing header) and client latency;
+1. a quiet phase: --quiet sequential requests to the busiest day's page, to paper
+   pages and to /about/ranking (the baseline: a page with no list), reporting server
+   time (the Server-Timing header) and client latency;
 2. the load phase: --clients clients for --duration seconds, each looping over the
    daily page, a paper page, the week or trending list, and an upvote toggle
    (POST with JSON, as the page's script does), with no think time;
@@ -220,6 +221,8 @@ async def quiet_phase(base, setup, count) -> Stats:
             await request(client, stats, "day (quiet)", "GET", f"/papers/date/{setup['day']}")
             arxiv_id = setup["ids"][i % len(setup["ids"])]
             await request(client, stats, "paper (quiet)", "GET", f"/papers/{arxiv_id}")
+            # Baseline in the same run: a page with no list and no query of its own.
+            await request(client, stats, "baseline (quiet)", "GET", "/about/ranking")
     return stats
 
 
