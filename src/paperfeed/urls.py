@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -6,6 +7,8 @@ from paperfeed.papers import views as paper_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="papers:today", permanent=False)),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("paperfeed/favicon.svg"), permanent=True)),
     # Community actions first: /papers/submit and /papers/<id>/vote sit beside paper pages.
     path("", include("paperfeed.community.urls")),
     path("papers/", include("paperfeed.papers.urls")),

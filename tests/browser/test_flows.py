@@ -150,20 +150,6 @@ def opened_on_purpose(browser_log, *pages: tuple[str, int]) -> None:
         browser_log.errors = [e for e in browser_log.errors if not e.startswith(said)]
 
 
-def missing_favicon(page) -> list[str]:
-    """The browser log's entries for /favicon.ico answered 404 on `page`, as they come:
-    the admin's pages link no icon, so Chromium asks for /favicon.ico, which the site does
-    not serve. The request never reaches Playwright, only its console message does."""
-    misses: list[str] = []
-
-    def note(message) -> None:
-        if message.type == "error" and message.location["url"].endswith("/favicon.ico"):
-            misses.append(f"{message.page.url}: console error: {message.text}")
-
-    page.on("console", note)
-    return misses
-
-
 # --- sign up, verify, log out, log in ----------------------------------------------------
 
 
@@ -420,7 +406,6 @@ def test_submit_collect_and_claim_a_paper(site, page, new_page, shot, browser_lo
         f"User.objects.create_superuser('moderator', 'moderator@example.org', '{PASSWORD}')",
     )
     admin = new_page()
-    favicon_misses = missing_favicon(admin)
     admin.goto(f"{site.url}/admin/")
     admin.get_by_label("Username").fill("moderator")
     admin.get_by_label("Password").fill(PASSWORD)
@@ -463,14 +448,8 @@ def test_submit_collect_and_claim_a_paper(site, page, new_page, shot, browser_lo
     expect(claims.locator("td.status-approved")).to_have_text("Approved")
     shot(page, "settings")
     opened_on_purpose(browser_log, (f"{site.url}/papers/submit", 400), (collection_url, 404))
-    browser_log.errors = [e for e in browser_log.errors if e not in favicon_misses]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="site.js sends the toggle form to form.action, which the form's hidden "
-    "<input name=action> shadows: the request goes to /papers/[object HTMLInputElement]",
-)
 def test_collection_toggle_on_the_paper_page_works_in_place(site, page, browser_log):
     sign_up(page, site, "emeka")
     page.goto(f"{site.url}/collections/")
@@ -486,7 +465,7 @@ def test_collection_toggle_on_the_paper_page_works_in_place(site, page, browser_
     pressed = toggle.get_attribute("aria-pressed")
     page.reload()
     stored = toggle.get_attribute("aria-pressed")
-    # What went wrong shows here rather than at teardown, where xfail would not cover it.
+    # What went wrong shows here, with the problems and dialogs, rather than at teardown.
     problems, browser_log.errors = browser_log.errors, []
     dialogs, browser_log.dialogs = browser_log.dialogs, []
     assert (pressed, stored) == ("true", "true"), (problems, dialogs)

@@ -9,9 +9,14 @@
     return field ? field.value : "";
   }
 
+  // The form's URL. Not `form.action`: a field named "action" would shadow it.
+  function actionOf(form) {
+    return new URL(form.getAttribute("action") || "", document.baseURI).href;
+  }
+
   // POST a form; resolves to {status, data}. A 401 sends the person to the login page.
   function send(form) {
-    return fetch(form.action, {
+    return fetch(actionOf(form), {
       method: "POST",
       body: new FormData(form),
       credentials: "same-origin",
@@ -66,7 +71,7 @@
         if (result.status === 200) {
           // Every vote button for this paper on the page shows the new state.
           document.querySelectorAll("form[data-vote]").forEach(function (other) {
-            if (other.action === form.action) setVote(other, result.data.voted, result.data.upvotes);
+            if (actionOf(other) === actionOf(form)) setVote(other, result.data.voted, result.data.upvotes);
           });
         } else if (result.status !== 401) {
           showError(form, result.data.error);
@@ -96,7 +101,7 @@
           ? document.querySelector("#comment-" + data.parent + " [data-replies]")
           : document.querySelector("[data-comments]");
         if (!list) {
-          window.location.assign(form.action.replace(/\/comments$/, "") + "#comment-" + data.id);
+          window.location.assign(actionOf(form).replace(/\/comments$/, "") + "#comment-" + data.id);
           return;
         }
         list.appendChild(fragment(data.html));
