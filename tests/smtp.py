@@ -21,6 +21,9 @@ import logging
 import re
 import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -43,16 +46,31 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # reentrant; notified on every arrival
         self.host = ""
         self.port = 0
+
+    @property
+    def url(self) -> str:
+        """For PAPERFEED_SMTP_URL of a live instance."""
+        return f"smtp://{self.host}:{self.port}"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self._lock.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, address: str, timeout: float = 10) -> EmailMessage:
+        """The latest message to `address`, waiting for the first one up to `timeout` s
+        (mail from another process, such as a live server, arrives when it arrives)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self.to(address) and time.monotonic() < deadline:
+                self._lock.wait(deadline - time.monotonic())
+        return self.last_to(address)
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -102,8 +120,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def _smtp_session():
+@contextmanager
+def loopback_smtp() -> Iterator[Mailbox]:
+    """Run an SMTP server on 127.0.0.1 (a free port) while the block runs."""
     # aiosmtpd logs every SMTP command at INFO; failures still show.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     mailbox = Mailbox()
@@ -113,8 +132,16 @@ def _smtp_session():
     )
     controller.start()
     mailbox.host, mailbox.port = controller.hostname, controller.port
-    yield mailbox
-    controller.stop()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def _smtp_session():
+    with loopback_smtp() as mailbox:
+        yield mailbox
 
 
 @pytest.fixture

@@ -18,19 +18,14 @@ Fixtures:
 
 from __future__ import annotations
 
-import email
-import email.policy
-import logging
-import re
 import shutil
-import threading
-import time
-from email.message import EmailMessage
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import Server, free_port, live_environment
+from tests.live import Server, live_environment
+from tests.smtp import Mailbox, loopback_smtp
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root there is no sandbox; the rest keeps Chromium from calling Google's services.
@@ -161,68 +156,12 @@ def shot(screenshots):
 
 # --- mail --------------------------------------------------------------------------------
 
-LINK = re.compile(r"https?://[^\s<>\"']+")
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message; a message is stored before the server
-    answers 250, so it is here as soon as the sender's SMTP call returns."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self._arrived = threading.Condition()
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._arrived:
-            self.messages.append((list(envelope.rcpt_tos), message))
-            self._arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._arrived:
-            return [m for rcpt, m in self.messages if address.lower() in map(str.lower, rcpt)]
-
-    def wait_for(self, address: str, timeout: float = 10) -> EmailMessage:
-        """The latest message to `address`, waiting for the first one up to `timeout` s."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while not self.to(address) and time.monotonic() < deadline:
-                self._arrived.wait(deadline - time.monotonic())
-        found = self.to(address)
-        assert found, f"no mail for {address} within {timeout} s; got {len(self.messages)}"
-        return found[-1]
-
-    @staticmethod
-    def text(message: EmailMessage) -> str:
-        return message.get_body(preferencelist=("plain",)).get_content()
-
-    @classmethod
-    def links(cls, message: EmailMessage) -> list[str]:
-        """The URLs in the plain-text part, in order."""
-        return LINK.findall(cls.text(message))
-
 
 @pytest.fixture
-def mailbox():
+def mailbox() -> Iterator[Mailbox]:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
-    from aiosmtpd.controller import Controller
-
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # one INFO line per command
-    box = Mailbox()
-    # server_hostname spares a reverse DNS lookup of this machine.
-    controller = Controller(
-        box, hostname="127.0.0.1", port=free_port(), server_hostname="localhost"
-    )
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with loopback_smtp() as box:
+        yield box
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ have a moderator approve the claim in the admin."""
 
 from __future__ import annotations
 
-import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from string import Template
@@ -15,8 +15,8 @@ from string import Template
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Mailbox
-from tests.live import Server, free_port, live_environment
+from tests.live import Server, live_environment
+from tests.smtp import Mailbox, loopback_smtp
 from tests.upstream import Upstream, fixture
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -52,19 +52,10 @@ def dated_atom(published: datetime) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def inbox():
+def inbox() -> Iterator[Mailbox]:
     """The loopback SMTP server (aiosmtpd) for the whole module."""
-    from aiosmtpd.controller import Controller
-
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    box = Mailbox()
-    controller = Controller(
-        box, hostname="127.0.0.1", port=free_port(), server_hostname="localhost"
-    )
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with loopback_smtp() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
