@@ -11,7 +11,7 @@ from paperfeed.community.models import AuthorClaim
 from paperfeed.papers import selectors
 from paperfeed.papers.demo import fill_demo
 from paperfeed.papers.math import render_math
-from paperfeed.papers.models import Author, CodeLink, Listing, Paper, PaperCategory
+from paperfeed.papers.models import Author, CodeLink, Listing, Paper, PaperAuthor, PaperCategory
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +266,15 @@ def test_week_tab_links_to_the_month_of_its_thursday(client):
     assert 'href="/papers/month/2024-11"' in body
     body = client.get("/papers/week/2025-W01").content.decode()  # 30 Dec - 5 Jan
     assert 'href="/papers/month/2025-01"' in body
+
+
+def test_paper_with_thousands_of_authors_renders(client):
+    paper = make_paper(1)
+    authors = Author.objects.bulk_create(
+        [Author(slug=f"member-{i}", name=f"Member {i}") for i in range(3000)]
+    )
+    paper.authorships.bulk_create(
+        [PaperAuthor(paper=paper, author=a, position=i) for i, a in enumerate(authors)]
+    )
+    body = client.get(paper.get_absolute_url()).content.decode()
+    assert body.index("/authors/member-0") < body.index("/authors/member-2999")

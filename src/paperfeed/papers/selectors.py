@@ -148,11 +148,16 @@ def paper_by_id(arxiv_id: str) -> Paper | None:
         Paper.objects.filter(arxiv_id=arxiv_id)
         .prefetch_related(
             Prefetch("code_links", queryset=CodeLink.objects.order_by("id")),
-            "authorships__author",
             Prefetch("listings", queryset=listed().order_by("date")),
         )
         .first()
     )
+
+
+def authors_of(paper: Paper) -> list[Author]:
+    """The paper's authors in order: one join (a prefetch of thousands of ids would
+    exceed SQLite's expression depth on large collaborations)."""
+    return list(Author.objects.filter(authorships__paper=paper).order_by("authorships__position"))
 
 
 def last_fetch_problem() -> str | None:
@@ -242,7 +247,7 @@ def author_by_slug(slug: str) -> Author | None:
 
 def papers_by_author(author: Author) -> QuerySet[Paper]:
     return (
-        Paper.objects.filter(authorships__author=author).order_by("-published_at", "-pk").distinct()
+        card_papers().filter(authorships__author=author).order_by("-published_at", "-pk").distinct()
     )
 
 

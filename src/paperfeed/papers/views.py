@@ -217,7 +217,7 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = selectors.paper_by_id(canonical)
     if paper is None:
         raise Http404(f"No paper {canonical} here yet.")
-    authors = [a.author for a in paper.authorships.all()]
+    authors = selectors.authors_of(paper)
     return render(
         request,
         "papers/detail.html",
