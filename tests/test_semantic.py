@@ -107,3 +107,51 @@ def test_usearch_index_agrees_with_exact_and_follows_new_papers(corpus, settings
     new = Paper.objects.get(arxiv_id="2409.05678")
     vector = PaperEmbedding.objects.get(paper=new).as_array()
     assert reloaded.search(vector, 1)[0][0] == new.pk  # added from the database, not the file
+
+
+def test_vector_index_follows_the_database_engine(corpus, settings):
+    """pgvector's HNSW inside PostgreSQL (agreeing with exact search, used by the
+    planner, following new papers); on SQLite, asking for it is a clear error."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import connection, transaction
+
+    from paperfeed.search.embeddings import get_embedder
+    from paperfeed.search.models import PaperVector
+    from paperfeed.search.vectors import ExactIndex, PgvectorIndex, index_kind
+
+    name = get_embedder().name
+    if connection.vendor != "postgresql":
+        assert index_kind(name) == "exact"
+        settings.PAPERFEED_VECTOR_INDEX = "pgvector"
+        with pytest.raises(ImproperlyConfigured, match="needs PostgreSQL"):
+            index_kind(name)
+        return
+
+    assert index_kind(name) == "pgvector"
+    assert PaperVector.objects.count() == PaperEmbedding.objects.count()
+    exact, hnsw = ExactIndex(name), PgvectorIndex(name)
+    probe = PaperEmbedding.objects.get(paper__arxiv_id="2409.01234").as_array()
+    found, expected = hnsw.search(probe, 5), exact.search(probe, 5)
+    assert [pk for pk, _ in found] == [pk for pk, _ in expected]
+    assert found[0][1] == pytest.approx(expected[0][1], abs=1e-5)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT paper_id FROM search_paper_vector WHERE model = %s "
+            "ORDER BY (embedding::vector(384)) <#> %s::vector(384) LIMIT 5",
+            [name, "[" + ",".join(["0.05"] * 384) + "]"],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+    assert hnsw.index_name in plan
+
+    # A copy lost (an instance from before pgvector) is restored from the embeddings.
+    PaperVector.objects.filter(paper__arxiv_id="2409.01234").delete()
+    with transaction.atomic():
+        semantic.bump_state(name)
+    assert PgvectorIndex(name).search(probe, 1)[0][0] == Paper.objects.get(arxiv_id="2409.01234").pk
+
+    assert main(["ingest", "file", str(FIXTURES / "arxiv_api_three.atom")]) == 0  # 1 new paper
+    new = Paper.objects.get(arxiv_id="2409.05678")
+    vector = PaperEmbedding.objects.get(paper=new).as_array()
+    assert hnsw.search(vector, 1)[0][0] == new.pk

@@ -3,6 +3,7 @@
 import numpy as np
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from pgvector.django import VectorField
 
 from paperfeed.papers.models import Paper
 
@@ -51,3 +52,23 @@ class PaperDocument(models.Model):
 
     def __str__(self) -> str:
         return f"search document of {self.paper_id}"
+
+
+class PaperVector(models.Model):
+    """PostgreSQL's copy of the embeddings as pgvector values, searched through an HNSW
+    index (`vectors.PgvectorIndex`). Written beside `PaperEmbedding` on PostgreSQL; on
+    SQLite it stays empty (the usearch and exact indexes read `PaperEmbedding`)."""
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    model = models.CharField(max_length=200)
+    # No fixed dimension, so that any configured model fits; the HNSW index casts to the
+    # model's dimension (one partial index per model).
+    embedding = VectorField()
+
+    class Meta:
+        db_table = "search_paper_vector"
+
+    def __str__(self) -> str:
+        return f"vector of {self.paper_id} ({self.model})"

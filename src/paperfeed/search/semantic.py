@@ -12,7 +12,7 @@ from django.db import transaction
 from paperfeed.papers.models import Paper
 from paperfeed.search.embeddings import EmbeddingUnavailable, get_embedder, paper_text
 from paperfeed.search.models import EmbeddingState, PaperEmbedding
-from paperfeed.search.vectors import get_index
+from paperfeed.search.vectors import get_index, store_vectors
 
 log = logging.getLogger(__name__)
 BATCH = 256
@@ -46,6 +46,9 @@ def embed_papers(paper_ids: list[int]) -> int:
         with transaction.atomic():
             PaperEmbedding.objects.filter(paper_id__in=[r.paper_id for r in rows]).delete()
             PaperEmbedding.objects.bulk_create(rows)
+            store_vectors(
+                embedder.name, [(pk, v) for (pk, _, _), v in zip(papers, vectors, strict=True)]
+            )
             bump_state(embedder.name)
         done += len(rows)
     return done

@@ -5,12 +5,16 @@
 - `UsearchIndex`: an HNSW graph (usearch) with half-precision vectors, persisted under
   PAPERFEED_HOME by `paperfeed index` so that every process loads it in a moment and adds
   only what was embedded since.
-Both follow the stored embeddings: a cheap (count, latest) check before each search.
-PAPERFEED_VECTOR_INDEX picks one: exact, usearch, or auto (usearch from 50k vectors).
+- `PgvectorIndex`: on PostgreSQL, pgvector's HNSW index inside the database (one partial
+  index per model), so every web process on every machine shares one index.
+All follow the stored embeddings: a cheap version check before each search.
+PAPERFEED_VECTOR_INDEX picks one: exact, usearch, pgvector, or auto (pgvector on
+PostgreSQL; on SQLite exact below 50k vectors, usearch from there).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -19,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
 
-from paperfeed.search.models import EmbeddingState, PaperEmbedding
+from paperfeed.search.models import EmbeddingState, PaperEmbedding, PaperVector
 
 AUTO_THRESHOLD = 50_000
 
@@ -181,12 +187,115 @@ class UsearchIndex(VectorIndex):
         ]
 
 
+def literal(vector: np.ndarray) -> str:
+    """A vector as pgvector's text form, '[0.1,0.2,...]'."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+class PgvectorIndex(VectorIndex):
+    """pgvector HNSW on PostgreSQL: vectors live in `search_paper_vector`, written with
+    the embeddings (`semantic.embed_papers`); the index is PostgreSQL's own, kept up to
+    date by PostgreSQL on every insert."""
+
+    CONNECTIVITY = 16  # HNSW m
+    EXPANSION_ADD = 128  # ef_construction
+    EXPANSION_SEARCH = 128  # hnsw.ef_search (at least k)
+
+    def __init__(self, model: str):
+        super().__init__(model)
+        self.ndim = 0
+        digest = hashlib.sha1(model.encode()).hexdigest()[:10]
+        self.index_name = f"search_paper_vector_hnsw_{digest}"
+
+    def _dimension(self) -> int:
+        row = PaperEmbedding.objects.filter(model=self.model).values_list("vector", flat=True)
+        first = row.first()
+        return len(first) // 4 if first else 0
+
+    def _backfill(self) -> int:
+        """Copy embeddings that have no pgvector row yet (an instance that embedded its
+        papers before this index existed). Returns how many were copied."""
+        missing = PaperEmbedding.objects.filter(model=self.model).exclude(
+            paper_id__in=PaperVector.objects.filter(model=self.model).values("paper_id")
+        )
+        copied, batch = 0, []
+        for paper_id, vector in missing.values_list("paper_id", "vector").iterator(2_000):
+            embedding = np.frombuffer(vector, dtype=np.float32)
+            batch.append(PaperVector(paper_id=paper_id, model=self.model, embedding=embedding))
+            if len(batch) >= 2_000:
+                copied += len(PaperVector.objects.bulk_create(batch, ignore_conflicts=True))
+                batch = []
+        if batch:
+            copied += len(PaperVector.objects.bulk_create(batch, ignore_conflicts=True))
+        return copied
+
+    def _ensure_index(self) -> None:
+        from psycopg import sql
+
+        connection.ensure_connection()
+        model = sql.Literal(self.model).as_string(connection.connection)  # DDL takes no params
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.index_name} ON search_paper_vector "
+                f"USING hnsw ((embedding::vector({self.ndim})) vector_ip_ops) "
+                f"WITH (m = {self.CONNECTIVITY}, ef_construction = {self.EXPANSION_ADD}) "
+                f"WHERE model = {model}"
+            )
+
+    def refresh(self) -> None:
+        version = self._current_version()
+        if version == self.version:
+            return
+        self.ndim = self._dimension()
+        if self.ndim:
+            self._backfill()
+            self._ensure_index()
+        self.version = version
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        self.refresh()
+        if not self.ndim:
+            return []
+        ndim = self.ndim
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(self.EXPANSION_SEARCH, int(k))}")
+            # The same expression as the index's, and the model as a literal the planner
+            # can match against the partial index's WHERE.
+            cursor.execute(
+                f"SELECT paper_id, (embedding::vector({ndim})) <#> %s::vector({ndim}) AS d "
+                "FROM search_paper_vector WHERE model = %s ORDER BY d LIMIT %s",
+                [literal(vector), self.model, int(k)],
+            )
+            # <#> is the negative inner product; vectors are normalised (cosine).
+            return [(int(pk), -float(distance)) for pk, distance in cursor.fetchall()]
+
+
+def store_vectors(model: str, rows: list[tuple[int, np.ndarray]]) -> None:
+    """Write pgvector copies of freshly stored embeddings (PostgreSQL only; call inside
+    the transaction that stores the embeddings)."""
+    if connection.vendor != "postgresql" or not rows:
+        return
+    PaperVector.objects.filter(paper_id__in=[pk for pk, _ in rows]).delete()
+    PaperVector.objects.bulk_create(
+        [PaperVector(paper_id=pk, model=model, embedding=vector) for pk, vector in rows]
+    )
+
+
 _indexes: dict[tuple[str, str], VectorIndex] = {}
+KINDS = {"exact": ExactIndex, "usearch": UsearchIndex, "pgvector": PgvectorIndex}
 
 
 def index_kind(model: str) -> str:
     kind = settings.PAPERFEED_VECTOR_INDEX
+    if kind not in {"auto", *KINDS}:
+        raise ImproperlyConfigured(
+            f"PAPERFEED_VECTOR_INDEX must be auto, exact, usearch or pgvector, not {kind!r}"
+        )
+    if kind == "pgvector" and connection.vendor != "postgresql":
+        raise ImproperlyConfigured("PAPERFEED_VECTOR_INDEX=pgvector needs PostgreSQL")
     if kind == "auto":
+        if connection.vendor == "postgresql":
+            return "pgvector"
         count = EmbeddingState.objects.filter(model=model).values_list("count", flat=True).first()
         return "usearch" if (count or 0) >= AUTO_THRESHOLD else "exact"
     return kind
@@ -195,5 +304,5 @@ def index_kind(model: str) -> str:
 def get_index(model: str, kind: str | None = None) -> VectorIndex:
     kind = kind or index_kind(model)
     if (model, kind) not in _indexes:
-        _indexes[(model, kind)] = UsearchIndex(model) if kind == "usearch" else ExactIndex(model)
+        _indexes[(model, kind)] = KINDS[kind](model)
     return _indexes[(model, kind)]
