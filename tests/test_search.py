@@ -158,14 +158,33 @@ def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, mon
     from paperfeed.search.backends import sqlite as fts
     from paperfeed.search.query import Term
 
-    monkeypatch.setattr(fts, "COMMON_MIN_PAPERS", 1)
-    monkeypatch.setattr(fts, "COMMON_SHARE", 0.3)
     backend = get_backend()
-    assert not backend.is_common(Term(["sparsemixer"]))
-    common = [w for w in ("model", "learning", "abstract", "paper") if backend.is_common(Term([w]))]
-    if connection.vendor == "sqlite":
-        assert common, "the fixtures should have at least one word in 30% of papers"
+    words = [Term([w]) for w in ("sparsemixer", "model", "learning", "quasar")]
+    if connection.vendor != "sqlite":
+        assert backend.loose_terms(words) == words  # PostgreSQL keeps every word
     else:
-        assert common == []  # PostgreSQL keeps every word (docs/search.md)
+        counts = {t.words[0]: backend.postings(t, 10_000) for t in words}
+        assert counts["sparsemixer"] == 1 and counts["quasar"] == 0
+        assert counts["model"] > 2, "the fixtures should have a common word"
+        # A budget of 2 postings: the rarest words up to it, the common ones left out.
+        monkeypatch.setattr(fts, "LOOSE_POSTINGS", 2)
+        kept = [t.words[0] for t in backend.loose_terms(words)]
+        assert "sparsemixer" in kept and "quasar" in kept and "model" not in kept
+        # The rarest word is always kept, even over the budget.
+        assert len(backend.loose_terms(words[1:3])) == 1
     # The rare word still finds its paper, first, through the any-word pass.
-    assert ids(search(f"sparsemixer {(common or ['model'])[0]} quasar"))[0] == "2409.01234"
+    assert ids(search("sparsemixer model quasar"))[0] == "2409.01234"
+
+
+def test_a_pass_ranks_at_most_rank_limit_papers_the_newest(corpus, monkeypatch):
+    from paperfeed.search.backends import sqlite as fts
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a bound of the SQLite engine")
+    everything = ids(search("model", limit=100))
+    assert len(everything) > 2
+    monkeypatch.setattr(fts, "RANK_LIMIT", 2)
+    newest = Paper.objects.filter(arxiv_id__in=everything).order_by("-pk")[:2]
+    assert sorted(ids(search("model", limit=100))) == sorted(p.arxiv_id for p in newest)
+    # The count still covers every match.
+    assert search("model").total == len(everything)

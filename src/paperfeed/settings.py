@@ -260,9 +260,11 @@ PAPERFEED_EMBEDDING_GRAPH = os.environ.get("PAPERFEED_EMBEDDING_GRAPH", "fast")
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
 PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
-# Words in more than this share of papers are dropped from the "any word" search pass
-# when rarer words remain (speed on large instances; see docs/search.md).
-PAPERFEED_SEARCH_COMMON_SHARE = float(os.environ.get("PAPERFEED_SEARCH_COMMON_SHARE", "0.2"))
+# Work bounds of a lexical search on SQLite (speed on large instances; docs/search.md):
+# a pass ranks at most this many matching papers, the most recently added ones...
+PAPERFEED_SEARCH_RANK_LIMIT = int(os.environ.get("PAPERFEED_SEARCH_RANK_LIMIT", "5000"))
+# ...and the "any of the words" pass keeps the rarest words whose papers add up to this.
+PAPERFEED_SEARCH_LOOSE_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_LOOSE_POSTINGS", "50000"))
 PAPERFEED_SITE_NAME = os.environ.get("PAPERFEED_SITE_NAME", "paperfeed")
 # "announcements": new arXiv announcements in PAPERFEED_CATEGORIES are listed on their
 # announcement day, plus community submissions; "submitted": only what members submit

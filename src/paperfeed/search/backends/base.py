@@ -72,8 +72,8 @@ class SearchBackend:
         loose_required, loose_optional = split_query(query, require_all=False)
         if len(hits) < limit + offset and len(query.groups) > 1 and loose_optional:
             # "Any of the words" over words most papers contain ranks most of the corpus
-            # (100+ ms at 100k papers): leave those out when rarer words remain.
-            rare = [t for t in loose_optional if t.phrase or t.field or not self.is_common(t)]
+            # (100+ ms at 100k papers): the engine may keep only the rarer words.
+            rare = self.loose_terms(loose_optional)
             if rare and len(rare) < len(loose_optional):
                 query = replace(
                     query,
@@ -90,9 +90,9 @@ class SearchBackend:
         """One pass; must return an empty page when there is nothing to match."""
         raise NotImplementedError
 
-    def is_common(self, term: Term) -> bool:
-        """Whether a word is in so many papers that matching it alone says little."""
-        return False
+    def loose_terms(self, terms: list[Term]) -> list[Term]:
+        """The terms of the "any of the words" pass worth ranking (default: all)."""
+        return terms
 
 
 def split_query(query: ParsedQuery, require_all: bool) -> tuple[list[list[Term]], list[Term]]:

@@ -6,6 +6,7 @@ re-indexed with one DELETE and one INSERT ... SELECT, all inside SQLite.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -29,11 +30,19 @@ TABLE = "search_paper_fts"
 WEIGHTS = (2.0, 1.0, 1.0)
 COLUMNS = {"title": "title", "abstract": "abstract", "authors": "authors"}
 CHUNK = 500
-# A word in more than this share of the papers (and at least COMMON_MIN_PAPERS) is left
-# out of the "any of the words" pass when rarer words remain. 0.2 keeps SciFact quality
-# (nDCG@10 0.700); 0.1 halves p95 latency at 100k papers for 0.01 less (docs/benchmarks.md).
-COMMON_SHARE = settings.PAPERFEED_SEARCH_COMMON_SHARE
-COMMON_MIN_PAPERS = 200
+# Work bounds for large instances (docs/search.md, docs/benchmarks.md). The cost of a pass
+# is about 30 ns per posting of each word in it (BM25 counts the papers of every word) plus
+# about 1 us per paper ranked:
+# - a pass ranks at most RANK_LIMIT matching papers, the most recently added ones;
+# - the "any of the words" pass keeps the rarest words whose postings add up to at most
+#   LOOSE_POSTINGS (always the rarest one).
+RANK_LIMIT = settings.PAPERFEED_SEARCH_RANK_LIMIT
+LOOSE_POSTINGS = settings.PAPERFEED_SEARCH_LOOSE_POSTINGS
+# Document counts of words, per process: (count, the cap it was counted to, when). Counts
+# drift slowly; a count is read again after DF_TTL seconds.
+DF_TTL = 600.0
+DF_CACHE_SIZE = 20_000
+_df_cache: dict[str, tuple[int, int, float]] = {}
 
 CREATE = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(
@@ -104,17 +113,42 @@ class SqliteBackend(SearchBackend):
             cursor.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
         return done
 
-    def is_common(self, term: Term) -> bool:
+    def postings(self, term: Term, cap: int) -> int:
+        """How many papers contain the term, counted up to `cap` (cached a while)."""
+        key = _term_sql(term)
+        cached = _df_cache.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[2] < DF_TTL:
+            count, counted_to, _ = cached
+            if count < counted_to or cap <= counted_to:  # exact, or capped high enough
+                return min(count, cap)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT max(rowid) FROM {TABLE}")
-            papers = cursor.fetchone()[0] or 0
-            cap = max(COMMON_MIN_PAPERS, int(papers * COMMON_SHARE))
-            # A capped count: reading at most `cap` postings costs a millisecond or two.
+            # A capped count: FTS5 walks the word's postings (about 30 ns each).
             cursor.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH %s LIMIT %s)",
-                [_term_sql(term), cap],
+                [key, cap],
             )
-            return cursor.fetchone()[0] >= cap
+            count = cursor.fetchone()[0]
+        if len(_df_cache) >= DF_CACHE_SIZE:
+            _df_cache.clear()
+        _df_cache[key] = (count, cap, now)
+        return count
+
+    def loose_terms(self, terms: list[Term]) -> list[Term]:
+        """The rarest plain words whose postings fit LOOSE_POSTINGS (at least one), and
+        every phrase or fielded term: ranking "any of" common words reads most of the index."""
+        plain = [t for t in terms if not t.phrase and not t.field]
+        if len(plain) < 2:
+            return terms
+        # Capped counts: enough to order words up to a few budgets' worth of postings.
+        counts = {id(t): self.postings(t, 4 * LOOSE_POSTINGS + 1) for t in plain}
+        kept, total = set(), 0
+        for term in sorted(plain, key=lambda t: counts[id(t)]):
+            if kept and total + counts[id(term)] > LOOSE_POSTINGS:
+                break
+            kept.add(id(term))
+            total += counts[id(term)]
+        return [t for t in terms if t.phrase or t.field or id(t) in kept]
 
     def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
         where, params = filter_sql(filters)
@@ -133,15 +167,32 @@ class SqliteBackend(SearchBackend):
                 order = order_sql("date" if sort == "relevance" else sort, "0")
                 cursor.execute(f"SELECT p.id, 0 {base} ORDER BY {order} LIMIT %s", [*args, limit])
             else:
-                base = (
-                    f"FROM {TABLE} JOIN papers_paper p ON p.id = {TABLE}.rowid "
-                    f"WHERE {TABLE} MATCH %s{where}"
-                )
+                # Without filters or another order, the FTS table alone answers: no join
+                # (a lookup per matching paper, half the time of a large pass).
+                joined = bool(where) or sort != "relevance"
+                paper = "p.id" if joined else f"{TABLE}.rowid"
+                base = f"FROM {TABLE} "
+                if joined:
+                    base += f"JOIN papers_paper p ON p.id = {TABLE}.rowid "
+                base += f"WHERE {TABLE} MATCH %s{where}"
                 args = [expression, *params]
+                ranked, ranked_args = base, args
+                if sort == "relevance" and RANK_LIMIT > 0:
+                    # Walking postings is cheap, ranking is not: rank at most RANK_LIMIT
+                    # papers, the most recently added of the matches.
+                    cursor.execute(
+                        f"SELECT {TABLE}.rowid {base} ORDER BY {TABLE}.rowid DESC "
+                        "LIMIT 1 OFFSET %s",
+                        [*args, RANK_LIMIT - 1],
+                    )
+                    cut = cursor.fetchone()
+                    if cut is not None:
+                        ranked = f"{base} AND {TABLE}.rowid >= %s"
+                        ranked_args = [*args, cut[0]]
                 cursor.execute(
-                    f"SELECT p.id, {score} AS score {base} ORDER BY {order_sql(sort, 'score')} "
-                    "LIMIT %s",
-                    [*args, limit],
+                    f"SELECT {paper}, {score} AS score {ranked} "
+                    f"ORDER BY {order_sql(sort, 'score')} LIMIT %s",
+                    [*ranked_args, limit],
                 )
             hits = [Hit(pk, -score) for pk, score in cursor.fetchall()]
             cursor.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1})", args)
