@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
@@ -84,9 +86,43 @@ def embed_all(rebuild: bool = False, progress: Callable[[int, int], None] | None
 
 
 def nearest(text: str, k: int = 100) -> list[tuple[int, float]]:
+    return start_nearest(text, k)()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def start_nearest(text: str, k: int = 100) -> Callable[[], list[tuple[int, float]]]:
+    """Start a semantic search on another thread and return the function that waits for
+    its hits, so that the caller can run the lexical search meanwhile (hybrid search on
+    two cores: the two overlap instead of adding up).
+
+    The other thread only embeds the query and, for an index held in this process,
+    searches it; the database is read here, in the calling thread (the index's version
+    check), or after the wait (pgvector), so the other thread needs no connection."""
+    global _pool
     embedder = get_embedder()
-    vector = embedder.encode([text])[0]
-    return get_index(embedder.name).search(vector, k)
+    index = get_index(embedder.name)
+    in_process = index.in_process
+    if in_process:
+        index.refresh()
+
+    def work():
+        vector = embedder.encode([text])[0]
+        return index.search(vector, k, refresh=False) if in_process else vector
+
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(2, thread_name_prefix="semantic")
+    future = _pool.submit(work)
+
+    def finish() -> list[tuple[int, float]]:
+        result = future.result()
+        return result if in_process else index.search(result, k)
+
+    return finish
 
 
 def similar_to(paper: Paper, k: int = 10) -> list[tuple[int, float]]:

@@ -85,19 +85,22 @@ def _semantic_fits(query: ParsedQuery) -> bool:
 
 def _hybrid(query: ParsedQuery, filters: Filters, limit: int, offset: int, *, semantic_only: bool):
     """Reciprocal-rank fusion of the lexical and the semantic top CANDIDATES."""
-    lexical = get_backend().search(query, filters, limit=CANDIDATES)
-    nearest = semantic.nearest(" ".join(query.positive_words), k=CANDIDATES)
+    # The semantic search runs on another thread while the lexical one runs here.
+    pending = semantic.start_nearest(" ".join(query.positive_words), k=CANDIDATES)
+    lexical = get_backend().search(query, filters, limit=CANDIDATES) if not semantic_only else None
+    nearest = pending()
     allowed = _passing_filters([pk for pk, _ in nearest], filters)
     semantic_ranked = [pk for pk, _ in nearest if pk in allowed]
-    lexical_ranked = [] if semantic_only else [hit.paper_id for hit in lexical.hits]
+    lexical_ranked = [] if lexical is None else [hit.paper_id for hit in lexical.hits]
     scores: dict[int, float] = {}
     for ranked, weight in ((lexical_ranked, 1.0), (semantic_ranked, SEMANTIC_WEIGHT)):
         for rank, pk in enumerate(ranked):
             scores[pk] = scores.get(pk, 0.0) + weight / (RRF_K + rank + 1)
     fused = sorted(scores, key=lambda pk: -scores[pk])
     hits = [Hit(pk, scores[pk]) for pk in fused[offset : offset + limit]]
-    total = max(lexical.total, len(fused))
-    return hits, total, lexical.total_capped
+    if lexical is None:
+        return hits, len(fused), False
+    return hits, max(lexical.total, len(fused)), lexical.total_capped
 
 
 def _passing_filters(ids: list[int], filters: Filters) -> set[int]:

@@ -29,9 +29,12 @@ from django.db import connection, transaction
 from paperfeed.search.models import EmbeddingState, PaperEmbedding, PaperVector
 
 AUTO_THRESHOLD = 50_000
+Neighbour = tuple[int, float]  # (paper id, cosine similarity)
 
 
 class VectorIndex:
+    in_process = True  # searched in this process's memory (no database access)
+
     def __init__(self, model: str):
         self.model = model
         self.version: tuple | None = None
@@ -41,7 +44,14 @@ class VectorIndex:
         state = EmbeddingState.objects.filter(model=self.model).values_list("count", "version")
         return state.first() or (0, 0)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def refresh(self) -> None:
+        """Catch up with the stored embeddings (reads the database)."""
+
+    def search(
+        self, vector: np.ndarray, k: int, *, refresh: bool = True
+    ) -> list[tuple[int, float]]:
+        """The k nearest papers, (id, cosine) best first. `refresh=False`: skip the version
+        check (no database access; for a search on another thread)."""
         raise NotImplementedError
 
 
@@ -67,8 +77,11 @@ class ExactIndex(VectorIndex):
             self.matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
             self.version = version
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        self.refresh()
+    def search(
+        self, vector: np.ndarray, k: int, *, refresh: bool = True
+    ) -> list[tuple[int, float]]:
+        if refresh:
+            self.refresh()
         if not len(self.ids):
             return []
         scores = self.matrix @ vector
@@ -182,11 +195,15 @@ class UsearchIndex(VectorIndex):
             )
         return self.path
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        self.refresh()
-        if self.index is None or not len(self.index):
+    def search(
+        self, vector: np.ndarray, k: int, *, refresh: bool = True
+    ) -> list[tuple[int, float]]:
+        if refresh:
+            self.refresh()
+        index = self.index
+        if index is None or not len(index):
             return []
-        matches = self.index.search(vector.astype(np.float32), min(k, len(self.index)))
+        matches = index.search(vector.astype(np.float32), min(k, len(index)))
         return [
             (int(key), 1.0 - float(distance))
             for key, distance in zip(matches.keys, matches.distances, strict=True)
@@ -206,6 +223,7 @@ class PgvectorIndex(VectorIndex):
     CONNECTIVITY = 16  # HNSW m
     EXPANSION_ADD = 128  # ef_construction
     EXPANSION_SEARCH = 128  # hnsw.ef_search (at least k)
+    in_process = False
 
     def __init__(self, model: str):
         super().__init__(model)
@@ -258,8 +276,10 @@ class PgvectorIndex(VectorIndex):
             self._ensure_index()
         self.version = version
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        self.refresh()
+    def search(
+        self, vector: np.ndarray, k: int, *, refresh: bool = True
+    ) -> list[tuple[int, float]]:
+        self.refresh()  # always: this search reads the database anyway
         if not self.ndim:
             return []
         ndim = self.ndim
