@@ -24,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
 
 
 def load(dataset: Path, split: str):
@@ -146,6 +147,9 @@ def main() -> int:
                         help="comma-separated FTS5 title weights to compare (SQLite)")  # fmt: skip
     parser.add_argument("--lexical-only", action="store_true")
     parser.add_argument("--rrf-k", default="60", help="comma-separated RRF constants to compare")
+    parser.add_argument(
+        "--vectors", type=Path, help="store the vectors bench/ann_recall.py --save wrote, not embed"
+    )
     args = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="paperfeed-bench-quality-")
@@ -187,13 +191,22 @@ def main() -> int:
     if not args.lexical_only:
         from paperfeed.search import semantic, services
 
-        started = time.perf_counter()
-        embedded = semantic.embed_all(rebuild=True)
-        seconds = time.perf_counter() - started
-        print(
-            f"embedded {embedded:,} documents in {seconds:.0f}s ({embedded / seconds:.1f}/s)",
-            file=sys.stderr,
-        )
+        if args.vectors:  # computed by the same model in an earlier run (ann_recall --save)
+            import numpy as np
+            from ann_recall import store_saved
+
+            from paperfeed.search.embeddings import get_embedder
+
+            saved = np.load(args.vectors)
+            store_saved(get_embedder().name, saved["ids"], saved["docs"])
+        else:
+            started = time.perf_counter()
+            embedded = semantic.embed_all(rebuild=True)
+            seconds = time.perf_counter() - started
+            print(
+                f"embedded {embedded:,} documents in {seconds:.0f}s ({embedded / seconds:.1f}/s)",
+                file=sys.stderr,
+            )
         rrf_ks = [int(x) for x in args.rrf_k.split(",")]
         for mode, k in [("semantic", None)] + [("hybrid", k) for k in rrf_ks]:
             if k is not None:
