@@ -176,7 +176,20 @@ def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, mon
     assert ids(search("sparsemixer model quasar"))[0] == "2409.01234"
 
 
-def test_a_pass_ranks_at_most_rank_limit_papers_the_newest(corpus, monkeypatch):
+def test_common_words_beside_rarer_ones_only_add_to_the_score(corpus, monkeypatch):
+    from paperfeed.search.backends import sqlite as fts
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a bound of the SQLite engine")
+    monkeypatch.setattr(fts, "COMMON_POSTINGS", 2)  # "model" is common, "sparsemixer" not
+    found = search("sparsemixer model")
+    assert ids(found)[0] == "2409.01234"
+    # "model" no longer has to be there: papers with only the rarer word match too.
+    monkeypatch.setattr(fts, "COMMON_POSTINGS", 10_000)
+    assert set(ids(search("sparsemixer model"))) <= set(ids(found))
+
+
+def test_a_pass_of_only_common_words_ranks_the_newest_matches(corpus, monkeypatch):
     from paperfeed.search.backends import sqlite as fts
 
     if connection.vendor != "sqlite":
@@ -184,6 +197,8 @@ def test_a_pass_ranks_at_most_rank_limit_papers_the_newest(corpus, monkeypatch):
     everything = ids(search("model", limit=100))
     assert len(everything) > 2
     monkeypatch.setattr(fts, "RANK_LIMIT", 2)
+    assert ids(search("model", limit=100)) == everything  # a rare enough word: all ranked
+    monkeypatch.setattr(fts, "COMMON_POSTINGS", 1)
     newest = Paper.objects.filter(arxiv_id__in=everything).order_by("-pk")[:2]
     assert sorted(ids(search("model", limit=100))) == sorted(p.arxiv_id for p in newest)
     # The count still covers every match.

@@ -261,10 +261,13 @@ PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
 PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
 # Work bounds of a lexical search on SQLite (speed on large instances; docs/search.md):
-# a pass ranks at most this many matching papers, the most recently added ones...
-PAPERFEED_SEARCH_RANK_LIMIT = int(os.environ.get("PAPERFEED_SEARCH_RANK_LIMIT", "5000"))
-# ...and the "any of the words" pass keeps the rarest words whose papers add up to this.
+# a word in more papers than this, beside rarer words, only adds to their papers' scores...
+PAPERFEED_SEARCH_COMMON_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_COMMON_POSTINGS", "50000"))
+# ...the "any of the words" pass keeps the rarest words whose papers add up to this...
 PAPERFEED_SEARCH_LOOSE_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_LOOSE_POSTINGS", "50000"))
+# ...and a pass left with only words over those ranks at most this many of their papers,
+# the most recently added.
+PAPERFEED_SEARCH_RANK_LIMIT = int(os.environ.get("PAPERFEED_SEARCH_RANK_LIMIT", "2000"))
 PAPERFEED_SITE_NAME = os.environ.get("PAPERFEED_SITE_NAME", "paperfeed")
 # "announcements": new arXiv announcements in PAPERFEED_CATEGORIES are listed on their
 # announcement day, plus community submissions; "submitted": only what members submit

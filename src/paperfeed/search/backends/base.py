@@ -74,13 +74,20 @@ class SearchBackend:
             # "Any of the words" over words most papers contain ranks most of the corpus
             # (100+ ms at 100k papers): the engine may keep only the rarer words.
             rare = self.loose_terms(loose_optional)
-            if rare and len(rare) < len(loose_optional):
+            left_out = [t for t in loose_optional if t not in rare]
+            if rare and left_out:
                 query = replace(
                     query,
                     groups=[[t] for t in rare]
                     + [g for g in query.groups if len(g) == 1 and (g[0].phrase or g[0].field)],
                 )
-            loose = self._search(query, filters, sort, limit + offset, require_all=False)
+            if rare and left_out and sort == "relevance":
+                # Ranked by the rarer words alone: take more, so that the bonus of the
+                # words left out can bring the right papers up.
+                loose = self._search(query, filters, sort, 3 * (limit + offset), require_all=False)
+                loose = self.add_bonus(loose, left_out)
+            else:
+                loose = self._search(query, filters, sort, limit + offset, require_all=False)
             seen = {h.paper_id for h in hits}
             hits = hits + [h for h in loose.hits if h.paper_id not in seen]
             total, capped = max(total, loose.total), loose.total_capped
@@ -93,6 +100,10 @@ class SearchBackend:
     def loose_terms(self, terms: list[Term]) -> list[Term]:
         """The terms of the "any of the words" pass worth ranking (default: all)."""
         return terms
+
+    def add_bonus(self, page: SearchPage, words: list[Term]) -> SearchPage:
+        """Re-rank a page for words left out of its matching (default: as it is)."""
+        return page
 
 
 def split_query(query: ParsedQuery, require_all: bool) -> tuple[list[list[Term]], list[Term]]:

@@ -6,8 +6,10 @@ re-indexed with one DELETE and one INSERT ... SELECT, all inside SQLite.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import connection
@@ -30,14 +32,21 @@ TABLE = "search_paper_fts"
 WEIGHTS = (2.0, 1.0, 1.0)
 COLUMNS = {"title": "title", "abstract": "abstract", "authors": "authors"}
 CHUNK = 500
-# Work bounds for large instances (docs/search.md, docs/benchmarks.md). The cost of a pass
-# is about 30 ns per posting of each word in it (BM25 counts the papers of every word) plus
-# about 1 us per paper ranked:
-# - a pass ranks at most RANK_LIMIT matching papers, the most recently added ones;
+# Work bounds for large instances (docs/search.md, docs/benchmarks.md). FTS5's BM25 first
+# counts the papers of every word of the query (tens of ns per posting: 10+ ms for a word
+# in 300k papers), then costs 1-2 us per paper ranked. So, none of which binds below about
+# 50,000 papers:
+# - a word in more than COMMON_POSTINGS papers, beside rarer words, does not take part in
+#   matching and ranking: the papers found by the rarer words get its BM25 weight as a
+#   bonus if they contain it (as Elasticsearch's "common terms" query does);
 # - the "any of the words" pass keeps the rarest words whose postings add up to at most
-#   LOOSE_POSTINGS (always the rarest one).
+#   LOOSE_POSTINGS (always the rarest one); the others count as a bonus, as above;
+# - a pass left with only words over those bounds ranks at most RANK_LIMIT matching
+#   papers, the most recently added ones.
 RANK_LIMIT = settings.PAPERFEED_SEARCH_RANK_LIMIT
+COMMON_POSTINGS = settings.PAPERFEED_SEARCH_COMMON_POSTINGS
 LOOSE_POSTINGS = settings.PAPERFEED_SEARCH_LOOSE_POSTINGS
+BONUS_WORDS = 8
 # Document counts of words, per process: (count, the cap it was counted to, when). Counts
 # drift slowly; a count is read again after DF_TTL seconds.
 DF_TTL = 600.0
@@ -140,8 +149,8 @@ class SqliteBackend(SearchBackend):
         plain = [t for t in terms if not t.phrase and not t.field]
         if len(plain) < 2:
             return terms
-        # Capped counts: enough to order words up to a few budgets' worth of postings.
-        counts = {id(t): self.postings(t, 4 * LOOSE_POSTINGS + 1) for t in plain}
+        # Capped counts: exact up to the budgets (beyond, which is rarer does not matter).
+        counts = {id(t): self.postings(t, max(LOOSE_POSTINGS, COMMON_POSTINGS) + 1) for t in plain}
         kept, total = set(), 0
         for term in sorted(plain, key=lambda t: counts[id(t)]):
             if kept and total + counts[id(term)] > LOOSE_POSTINGS:
@@ -151,6 +160,74 @@ class SqliteBackend(SearchBackend):
         return [t for t in terms if t.phrase or t.field or id(t) in kept]
 
     def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
+        if sort != "relevance":
+            return self._pass(query, filters, sort, limit, require_all=require_all)
+        if not require_all:
+            # The any-word pass holds the rarest words within LOOSE_POSTINGS (loose_terms):
+            # bounded, unless even the rarest alone is over it (then newest matches only).
+            _, optional = split_query(query, require_all=False)
+            cap = LOOSE_POSTINGS + 1
+            over = sum(self.postings(t, cap) for t in optional) > LOOSE_POSTINGS
+            return self._pass(query, filters, sort, limit, require_all=False, cut=over)
+        common, over = self._common_words(query) if COMMON_POSTINGS > 0 else ([], False)
+        if common:
+            return self._search_with_common_words(query, common, filters, limit, cut=over)
+        return self._pass(query, filters, sort, limit, require_all=True, cut=over)
+
+    def _common_words(self, query: ParsedQuery) -> tuple[list[Term], bool]:
+        """(required plain words in more than COMMON_POSTINGS papers, whether what is left
+        to match with is over that too). The rarest common word stays to match with if
+        nothing rarer (a rarer word, a phrase, a field, an OR) is left."""
+        required, _ = split_query(query, require_all=True)
+        single = [g[0] for g in required if len(g) == 1 and not g[0].phrase and not g[0].field]
+        if not single:
+            return [], False
+        counts = {id(t): self.postings(t, COMMON_POSTINGS + 1) for t in single}
+        common = [t for t in single if counts[id(t)] > COMMON_POSTINGS]
+        if common and len(common) == len(required):
+            # Every word is common: the rarest one matches, among its newest papers.
+            common.remove(min(common, key=lambda t: counts[id(t)]))
+            return common, True
+        return common, False
+
+    def _search_with_common_words(self, query, common: list[Term], filters, limit, *, cut):
+        """Match and rank with the rarer words, then the common ones as a bonus."""
+        groups = [g for g in query.groups if not (len(g) == 1 and g[0] in common)]
+        page = self._pass(replace(query, groups=groups), filters, "relevance", limit,
+                          require_all=True, cut=cut)  # fmt: skip
+        return self.add_bonus(page, common)
+
+    def add_bonus(self, page: SearchPage, words: list[Term]) -> SearchPage:
+        """Papers of the page that contain a word left out of the matching get that word's
+        BM25 weight at one occurrence (its IDF), and the page is sorted again. At most
+        BONUS_WORDS words, the rarest: each costs a seek per paper."""
+        if not page.hits:
+            return page
+        plain = [t for t in words if not t.phrase]
+        counts = {id(t): self.postings(t, COMMON_POSTINGS + 1) for t in plain}
+        plain = sorted(plain, key=lambda t: counts[id(t)])[:BONUS_WORDS]
+        ids = [hit.paper_id for hit in page.hits]
+        marks = ", ".join(["%s"] * len(ids))
+        bonus = dict.fromkeys(ids, 0.0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT max(rowid) FROM {TABLE}")
+            papers = cursor.fetchone()[0] or 1
+            for term in plain:
+                cursor.execute(
+                    f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid IN ({marks})",
+                    [_term_sql(term), *ids],
+                )
+                found = counts[id(term)]
+                idf = max(math.log((papers - found + 0.5) / (found + 0.5)), 1e-6)
+                for (pk,) in cursor.fetchall():
+                    bonus[pk] += idf
+        hits = sorted(
+            (Hit(h.paper_id, h.score + bonus[h.paper_id]) for h in page.hits),
+            key=lambda h: -h.score,
+        )
+        return SearchPage(hits, page.total, page.total_capped)
+
+    def _pass(self, query, filters: Filters, sort, limit, *, require_all, cut=False) -> SearchPage:
         where, params = filter_sql(filters)
         expression = match_expression(query, require_all)
         if expression is None and not query.excluded:
@@ -177,9 +254,10 @@ class SqliteBackend(SearchBackend):
                 base += f"WHERE {TABLE} MATCH %s{where}"
                 args = [expression, *params]
                 ranked, ranked_args = base, args
-                if sort == "relevance" and RANK_LIMIT > 0:
-                    # Walking postings is cheap, ranking is not: rank at most RANK_LIMIT
-                    # papers, the most recently added of the matches.
+                if cut and RANK_LIMIT > 0:
+                    # Only common words to match with: rank at most RANK_LIMIT papers, the
+                    # most recently added of the matches (walking postings is cheap,
+                    # ranking is not).
                     cursor.execute(
                         f"SELECT {TABLE}.rowid {base} ORDER BY {TABLE}.rowid DESC "
                         "LIMIT 1 OFFSET %s",
