@@ -260,6 +260,11 @@ PAPERFEED_EMBEDDING_GRAPH = os.environ.get("PAPERFEED_EMBEDDING_GRAPH", "fast")
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
 PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
+# Most memory PostgreSQL may use to build the pgvector index (the graph needs about 2 KB
+# a paper at 384 dimensions; a build that spills to disk is many times slower).
+PAPERFEED_PGVECTOR_BUILD_MEMORY_MB = int(
+    os.environ.get("PAPERFEED_PGVECTOR_BUILD_MEMORY_MB", "1024")
+)
 # Work bounds of a lexical search on SQLite (speed on large instances; docs/search.md):
 # a word in more papers than this, beside rarer words, only adds to their papers' scores...
 PAPERFEED_SEARCH_COMMON_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_COMMON_POSTINGS", "50000"))

@@ -253,12 +253,22 @@ class PgvectorIndex(VectorIndex):
             copied += len(PaperVector.objects.bulk_create(batch, ignore_conflicts=True))
         return copied
 
-    def _ensure_index(self) -> None:
+    def _ensure_index(self, count: int) -> None:
         from psycopg import sql
 
         connection.ensure_connection()
         model = sql.Literal(self.model).as_string(connection.connection)  # DDL takes no params
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [self.index_name])
+            if cursor.fetchone()[0] is not None:
+                return
+            # pgvector builds fast (and in parallel) while the graph fits in
+            # maintenance_work_mem, and far slower once it spills: give the build what the
+            # graph needs (vector + neighbour lists, about 4 * ndim + 512 bytes a row), up
+            # to PAPERFEED_PGVECTOR_BUILD_MEMORY_MB, for this transaction only.
+            need = int(count * (4 * self.ndim + 512) * 1.25 / 2**20) + 64
+            memory = max(64, min(need, settings.PAPERFEED_PGVECTOR_BUILD_MEMORY_MB))
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{memory}MB'")
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.index_name} ON search_paper_vector "
                 f"USING hnsw ((embedding::vector({self.ndim})) vector_ip_ops) "
@@ -273,12 +283,10 @@ class PgvectorIndex(VectorIndex):
         self.ndim = self._dimension()
         if self.ndim:
             self._backfill()
-            self._ensure_index()
+            self._ensure_index(version[0])
         self.version = version
 
-    def search(
-        self, vector: np.ndarray, k: int, *, refresh: bool = True
-    ) -> list[tuple[int, float]]:
+    def search(self, vector: np.ndarray, k: int, *, refresh: bool = True) -> list[Neighbour]:
         self.refresh()  # always: this search reads the database anyway
         if not self.ndim:
             return []
