@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from paperfeed.api.main import api
 from paperfeed.papers import views as paper_views
 
 urlpatterns = [
@@ -16,4 +17,6 @@ urlpatterns = [
     path("search", include("paperfeed.search.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("paperfeed.api.urls")),
 ]
