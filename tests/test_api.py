@@ -198,7 +198,7 @@ def test_daily_papers_of_a_date_field_by_field(client, world):
     announced, item = items
     assert set(item) == {
         "paper", "publishedAt", "title", "summary", "numComments", "submittedBy",
-        "isAuthorParticipating",
+        "isAuthorParticipating", "githubRepo", "githubStars", "projectPage",
     }  # fmt: skip
     paper = item["paper"]
     assert set(paper) == {
@@ -217,6 +217,8 @@ def test_daily_papers_of_a_date_field_by_field(client, world):
     assert paper["githubRepo"] == "https://github.com/example-lab/tidy-kernels"
     assert paper["githubStars"] == 321
     assert paper["projectPage"] == "https://example-lab.github.io/tidy-kernels"
+    for key in ("githubRepo", "githubStars", "projectPage"):
+        assert item[key] == paper[key]  # where the huggingface_hub client reads them
     assert paper["categories"] == ["cs.LG", "cs.CL"]
     first, second, third = paper["authors"]
     assert first == {

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest
 from ninja import Path, Router, Status
 
 from paperfeed.api.access import WRITE, resolve
-from paperfeed.api.common import OUT, paper_or_404
+from paperfeed.api.common import OUT, ArxivIdPath, paper_or_404
 from paperfeed.api.schemas import (
     MAX_ROW_ID,
     CollectionChangeIn,
@@ -65,7 +65,7 @@ CollectionId = Path(..., le=MAX_ROW_ID)
     operation_id="user_collections",
     **OUT,
 )
-def user_collections(request: HttpRequest, username: str):
+def user_collections(request: HttpRequest, username: str = Path(..., max_length=150)):
     """Their public collections; all of them when the member asks (token or session)."""
     owner = get_user_model().objects.filter(username=username, is_active=True).first()
     if owner is None:
@@ -127,7 +127,7 @@ def change_collection(
 @router.delete(
     "/collections/{int:collection_id}",
     auth=WRITE,
-    response={204: None, **errors(401, 403, 404, 429)},
+    response={204: None, **errors(400, 401, 403, 404, 429)},
     summary="Delete a collection",
     operation_id="delete_collection",
 )
@@ -149,11 +149,11 @@ def _paper_change(request: HttpRequest, collection_id: int, arxiv_id: str, add: 
 @router.put(
     "/collections/{int:collection_id}/papers/{path:arxiv_id}",
     auth=WRITE,
-    response={200: CollectionPaperOut, **errors(401, 403, 404, 429)},
+    response={200: CollectionPaperOut, **errors(400, 401, 403, 404, 429)},
     summary="Add a paper to a collection",
     operation_id="add_to_collection",
 )
-def add_paper(request: HttpRequest, arxiv_id: str, collection_id: int = CollectionId):
+def add_paper(request: HttpRequest, arxiv_id: str = ArxivIdPath, collection_id: int = CollectionId):
     """Idempotent: `changed` says whether it was not there before."""
     return _paper_change(request, collection_id, arxiv_id, add=True)
 
@@ -161,9 +161,11 @@ def add_paper(request: HttpRequest, arxiv_id: str, collection_id: int = Collecti
 @router.delete(
     "/collections/{int:collection_id}/papers/{path:arxiv_id}",
     auth=WRITE,
-    response={200: CollectionPaperOut, **errors(401, 403, 404, 429)},
+    response={200: CollectionPaperOut, **errors(400, 401, 403, 404, 429)},
     summary="Take a paper out of a collection",
     operation_id="remove_from_collection",
 )
-def remove_paper(request: HttpRequest, arxiv_id: str, collection_id: int = CollectionId):
+def remove_paper(
+    request: HttpRequest, arxiv_id: str = ArxivIdPath, collection_id: int = CollectionId
+):
     return _paper_change(request, collection_id, arxiv_id, add=False)

@@ -4,6 +4,7 @@ paging links."""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Path
 
 from paperfeed.api.shapes import PAPER_FIELDS
 from paperfeed.papers.models import Paper
@@ -11,6 +12,8 @@ from paperfeed.papers.records import RecordError, parse_arxiv_id
 
 # How answers are written: fields by their JSON names (`_id`), and unknown ones left out.
 OUT = {"by_alias": True, "exclude_none": True}
+# An arXiv id in a URL path: 2412.00321, 2412.00321v2 or hep-th/9901001 (slash and all).
+ArxivIdPath = Path(..., max_length=100, description="arXiv id, with or without version.")
 
 
 def paper_or_404(text: str, *, fields: tuple[str, ...] = PAPER_FIELDS) -> Paper:

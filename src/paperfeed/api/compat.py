@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from paperfeed.api import limits, selectors
 from paperfeed.api.access import READ, WRITE, Access
-from paperfeed.api.common import OUT, paper_or_404, set_links
+from paperfeed.api.common import OUT, ArxivIdPath, paper_or_404, set_links
 from paperfeed.api.errors import ApiError
 from paperfeed.api.schemas import (
     ArxivIdIn,
@@ -103,7 +103,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, params: Query[Dai
 
 
 class SearchParams(Schema):
-    q: str = Field("", max_length=500, description="Words, fields and phrases (docs/search.md).")
+    q: str = Field("", max_length=250, description="Words, fields and phrases (docs/search.md).")
     limit: int = Field(50, ge=1, le=120)
 
 
@@ -125,7 +125,9 @@ def search_papers(request: HttpRequest, params: Query[SearchParams]):
 
 
 class PapersParams(Schema):
-    cursor: str | None = Field(None, max_length=200, description="From the Link header.")
+    cursor: str | None = Field(
+        None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="From the Link header."
+    )
     limit: int = Field(50, ge=1, le=100)
 
 
@@ -237,6 +239,6 @@ def whoami(request: HttpRequest):
     operation_id="paper_info",
     **OUT,
 )
-def paper_info(request: HttpRequest, arxiv_id: str):
+def paper_info(request: HttpRequest, arxiv_id: str = ArxivIdPath):
     """One paper by arXiv id (a version or an arXiv URL also finds it)."""
     return paper_objects([paper_or_404(arxiv_id)])[0]

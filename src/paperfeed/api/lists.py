@@ -5,10 +5,10 @@ call, so the API ranks and finds exactly what they show."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from paperfeed.api import selectors
 from paperfeed.api.common import OUT, set_links
@@ -70,8 +70,8 @@ def trending(request: HttpRequest, response: HttpResponse, params: Query[Trendin
 
 
 class SearchParams(Schema):
-    q: str = Field(min_length=1, max_length=500, description="The search box's language.")
-    category: list[str] = Field(
+    q: str = Field(min_length=1, max_length=250, description="The search box's language.")
+    category: list[Annotated[str, Field(pattern=CATEGORY)]] = Field(
         default_factory=list, max_length=10, description="Any of these categories."
     )
     date_from: dt.date | None = Field(None, alias="from", description="First version on or after.")
@@ -97,7 +97,7 @@ def search(request: HttpRequest, response: HttpResponse, params: Query[SearchPar
     fused) when the model is available."""
     result = search_services.search(
         params.q,
-        categories=[c for c in params.category if c][:10],
+        categories=params.category,
         date_from=params.date_from,
         date_to=params.date_to,
         sort=params.sort,
@@ -126,7 +126,12 @@ def search(request: HttpRequest, response: HttpResponse, params: Query[SearchPar
     operation_id="author",
     **OUT,
 )
-def author(request: HttpRequest, response: HttpResponse, slug: str, params: Query[Page]):
+def author(
+    request: HttpRequest,
+    response: HttpResponse,
+    params: Query[Page],
+    slug: str = Path(..., max_length=255),
+):
     """An author page: papers (newest first, paged), frequent co-authors, and members
     verified as this author."""
     found = papers.author_by_slug(slug)

@@ -16,7 +16,24 @@ Reads need no token. Writes need a personal access token with the write scope,
 JSON: `{"error": "..."}`. Rate limits answer 429 with `Retry-After`. See docs/api.md.
 """
 
-api = NinjaAPI(
+# The HTTP server (gunicorn) refuses request lines over 4 KB before the API sees them,
+# with a page of its own; the schema says so, so that clients (and schemathesis) know.
+URI_TOO_LONG = {
+    "description": "The URL is longer than the HTTP server reads (about 4 KB).",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+class PaperfeedApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault(414, URI_TOO_LONG)
+        return schema
+
+
+api = PaperfeedApi(
     title="paperfeed API",
     version="1",
     description=DESCRIPTION.strip(),

@@ -9,7 +9,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from paperfeed.api import limits
 from paperfeed.api.access import WRITE
-from paperfeed.api.common import OUT, paper_or_404
+from paperfeed.api.common import OUT, ArxivIdPath, paper_or_404
 from paperfeed.api.schemas import (
     MAX_ROW_ID,
     CommentEditIn,
@@ -40,7 +40,7 @@ class SimilarParams(Schema):
     operation_id="similar_papers",
     **OUT,
 )
-def similar(request: HttpRequest, arxiv_id: str, params: Query[SimilarParams]):
+def similar(request: HttpRequest, params: Query[SimilarParams], arxiv_id: str = ArxivIdPath):
     """The papers nearest to this one by meaning (by title words when semantic search is
     off): the paper page's list."""
     return paper_objects(similar_papers(paper_or_404(arxiv_id), k=params.limit))
@@ -53,7 +53,7 @@ def similar(request: HttpRequest, arxiv_id: str, params: Query[SimilarParams]):
     operation_id="paper_comments",
     **OUT,
 )
-def comments(request: HttpRequest, arxiv_id: str):
+def comments(request: HttpRequest, arxiv_id: str = ArxivIdPath):
     """Top-level comments in order, each with its replies, as anyone sees them: a deleted
     or hidden comment that still has replies stays as an empty placeholder."""
     thread = community.discussion(AnonymousUser(), paper_or_404(arxiv_id))
@@ -68,7 +68,7 @@ def comments(request: HttpRequest, arxiv_id: str):
     operation_id="add_comment",
     **OUT,
 )
-def add_comment(request: HttpRequest, arxiv_id: str, payload: CommentIn):
+def add_comment(request: HttpRequest, payload: CommentIn, arxiv_id: str = ArxivIdPath):
     """A new comment, or a reply (`parent`); Markdown, rendered and sanitised as on the
     site. Replies to a reply join its thread (one level deep)."""
     paper = paper_or_404(arxiv_id)
@@ -108,7 +108,7 @@ def edit_comment(
 @router.delete(
     "/comments/{int:comment_id}",
     auth=WRITE,
-    response={204: None, **errors(401, 403, 404, 429)},
+    response={204: None, **errors(400, 401, 403, 404, 429)},
     summary="Delete your comment",
     operation_id="delete_comment",
 )
@@ -132,7 +132,7 @@ def _vote(request: HttpRequest, arxiv_id: str, on: bool) -> dict:
     summary="Upvote a paper",
     operation_id="upvote",
 )
-def upvote(request: HttpRequest, arxiv_id: str):
+def upvote(request: HttpRequest, arxiv_id: str = ArxivIdPath):
     """Idempotent: upvoting twice counts once."""
     return _vote(request, arxiv_id, True)
 
@@ -144,5 +144,5 @@ def upvote(request: HttpRequest, arxiv_id: str):
     summary="Take an upvote back",
     operation_id="remove_upvote",
 )
-def remove_upvote(request: HttpRequest, arxiv_id: str):
+def remove_upvote(request: HttpRequest, arxiv_id: str = ArxivIdPath):
     return _vote(request, arxiv_id, False)

@@ -51,8 +51,10 @@ class ErrorOut(Schema):
 
 
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:
-    """Response entries for the error statuses an operation may answer with."""
-    return dict.fromkeys(codes, ErrorOut)
+    """Response entries for the error statuses an operation may answer with: these, and
+    400 (a parameter or body that does not validate) and 429 (a rate limit), which any
+    operation may."""
+    return dict.fromkeys(sorted({400, 429, *codes}), ErrorOut)
 
 
 # --- Hugging Face shapes -------------------------------------------------------------------
@@ -112,6 +114,10 @@ class DailyPaper(Schema):
     isAuthorParticipating: bool = Field(
         description="A verified author of the paper takes part in its discussion."
     )
+    # The huggingface_hub client reads these three at the item's top level, not in `paper`.
+    projectPage: str | None = Field(None, description="As in `paper`.")
+    githubRepo: str | None = Field(None, description="As in `paper`.")
+    githubStars: int | None = Field(None, description="As in `paper`.")
 
 
 class WhoAmIToken(Schema):

@@ -158,7 +158,8 @@ def paper_objects(papers: list[Paper], listings: dict[int, Listing] | None = Non
 
 def daily_items(papers: list[Paper], listings: dict[int, Listing] | None = None) -> list[dict]:
     """Papers as items of Hugging Face's daily list: the paper object inside, and the
-    listing's moment and submitter beside it."""
+    listing's moment and submitter beside it. The code links are repeated beside it too:
+    the huggingface_hub client reads them there."""
     objects = paper_objects(papers, listings)
     taking_part = _authors_taking_part([p.pk for p in papers]) if papers else set()
     return [
@@ -170,6 +171,7 @@ def daily_items(papers: list[Paper], listings: dict[int, Listing] | None = None)
             "numComments": obj["numComments"],
             "submittedBy": obj.get("submittedOnDailyBy"),
             "isAuthorParticipating": paper.pk in taking_part,
+            **{key: obj.get(key) for key in ("projectPage", "githubRepo", "githubStars")},
         }
         for paper, obj in zip(papers, objects, strict=True)
     ]
