@@ -98,8 +98,9 @@ class TokenAuth(HttpBearer):
 
 
 class SessionAuth(APIKeyCookie):
-    """The site's login cookie, for the interactive docs and the site's own pages; every
-    request it authenticates must pass Django's CSRF check, reads included."""
+    """The site's login cookie, for the interactive docs and the site's own pages. Every
+    request it authenticates goes through Django's CSRF check, so a write must carry the
+    CSRF token (X-CSRFToken) and no other site can make a member's browser write."""
 
     param_name = settings.SESSION_COOKIE_NAME
 
