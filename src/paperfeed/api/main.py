@@ -38,6 +38,15 @@ api = PaperfeedApi(
     version="1",
     description=DESCRIPTION.strip(),
     urls_namespace="api",
+    # The tags in this order on /api/docs, the Hugging Face compatible part first.
+    openapi_extra={
+        "tags": [
+            {"name": "Hugging Face compatible", "description": "As huggingface.co/api."},
+            {"name": "Papers", "description": "Similar papers, discussions, upvotes."},
+            {"name": "Lists, search and authors"},
+            {"name": "Collections"},
+        ]
+    },
 )
 errors.install(api)
 # Routes with a longer path under /papers/ come first: /papers/{id} would match them too.
