@@ -54,10 +54,14 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_ratelimit",
+    # Django Ninja: the JSON API's routing, validation and OpenAPI; listed as an app so
+    # that /api/docs serves its bundled Swagger UI files instead of loading them from a CDN.
+    "ninja",
     "paperfeed.accounts",
     "paperfeed.papers",
     "paperfeed.community",
     "paperfeed.search",
+    "paperfeed.api",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # /api/ only: rate limits per token or address, body size cap, CORS, JSON errors.
+    "paperfeed.api.middleware.ApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a rate-limited request into the 429 page (RATELIMIT_VIEW).
@@ -278,3 +284,8 @@ PAPERFEED_DAY_PAGE = int(os.environ.get("PAPERFEED_DAY_PAGE", "250"))
 PAPERFEED_LIST_PAGE = int(os.environ.get("PAPERFEED_LIST_PAGE", "100"))
 # How long each web process reuses the trending ranking before scoring it again.
 PAPERFEED_TRENDING_CACHE_SECONDS = float(os.environ.get("PAPERFEED_TRENDING_CACHE_SECONDS", "30"))
+# The JSON API (docs/api.md). Requests per token, and per address for requests without
+# one (django-ratelimit rates); the largest request body it reads.
+PAPERFEED_API_RATE_TOKEN = os.environ.get("PAPERFEED_API_RATE_TOKEN", "600/m")
+PAPERFEED_API_RATE_ANON = os.environ.get("PAPERFEED_API_RATE_ANON", "120/m")
+PAPERFEED_API_MAX_BODY = int(os.environ.get("PAPERFEED_API_MAX_BODY", str(128 * 1024)))

@@ -3,6 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from paperfeed.api.main import api
 from paperfeed.papers import views as paper_views
 
 urlpatterns = [
@@ -19,4 +20,6 @@ urlpatterns = [
     path("search", include("paperfeed.search.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("paperfeed.api.urls")),
 ]
