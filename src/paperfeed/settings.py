@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "paperfeed.papers",
     "paperfeed.community",
     "paperfeed.search",
+    "paperfeed.feeds",
 ]
 
 MIDDLEWARE = [
