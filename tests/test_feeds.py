@@ -42,6 +42,7 @@ Both: the response's Content-Type names the format and UTF-8, the XML declares U
 from __future__ import annotations
 
 import email.utils
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -702,6 +703,8 @@ def test_private_feed_needs_its_token_and_a_new_one_revokes_the_old(client, memb
     assert client.get(old).status_code == 200
     assert client.get(old.replace(member.feed_token_value[:8], "x" * 8)).status_code == 404
     client.force_login(member)
+    settings_page = client.get("/settings").content.decode()
+    assert f"{BASE_URL}{old}" in settings_page and 'id="feeds"' in settings_page
     assert client.post("/feeds/private", {"action": "new"}).url == "/settings#feeds"
     new_token = FeedToken.objects.get(user=member).token
     assert new_token != member.feed_token_value
@@ -726,3 +729,42 @@ def test_private_feed_address_is_made_only_by_its_member(client, member):
     other = get_user_model().objects.get(username="bob")
     client.force_login(other)
     assert client.get("/feeds/private").status_code == 405  # made by a POST only
+    body = client.get("/settings").content.decode()
+    assert "Make my private feed address" in body and "/feeds/private/" not in body
+
+
+# --- links from pages -------------------------------------------------------------------------
+
+
+ALTERNATE = re.compile(
+    r'<link rel="alternate" type="application/(rss|atom)\+xml" title="[^"]*" href="([^"]+)">'
+)
+
+
+def alternates(body: str) -> list[tuple[str, str]]:
+    return ALTERNATE.findall(body)
+
+
+def test_pages_link_their_feeds(client, site):
+    cases = {
+        "/papers/": ["/feeds/daily.atom", "/feeds/daily.rss"],
+        f"/papers/date/{TUESDAY}": ["/feeds/daily.atom", "/feeds/daily.rss"],
+        "/papers/?cat=cs.LG": ["/feeds/category/cs.LG.atom", "/feeds/category/cs.LG.rss",
+                               "/feeds/daily.atom", "/feeds/daily.rss"],
+        "/papers/trending?age=month": ["/feeds/trending.atom?age=month",
+                                       "/feeds/trending.rss?age=month"],
+        "/authors/orla-fenwick": ["/feeds/authors/orla-fenwick.atom",
+                                  "/feeds/authors/orla-fenwick.rss"],
+        "/search?q=lattice&cat=hep-th&from=1999-01-01": [
+            "/feeds/search.atom?q=lattice&cat=hep-th&from=1999-01-01",
+            "/feeds/search.rss?q=lattice&cat=hep-th&from=1999-01-01"],
+    }  # fmt: skip
+    for page, feeds in cases.items():
+        body = client.get(page).content.decode()
+        found = [html.unescape(href) for _, href in alternates(body)]
+        assert found == feeds, page
+        # The visible links name the first feed, and every link works.
+        assert f'href="{html.escape(feeds[1])}" type="application/rss+xml">RSS</a>' in body
+        for feed in found:
+            fetch(client, feed)
+    assert alternates(client.get("/search").content.decode()) == []
