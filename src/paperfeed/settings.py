@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "paperfeed.community",
     "paperfeed.search",
     "paperfeed.api",
+    "paperfeed.feeds",
 ]
 
 MIDDLEWARE = [

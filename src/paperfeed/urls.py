@@ -18,6 +18,7 @@ urlpatterns = [
     re_path(r"^(?:abs|pdf)/(?P<ref>.+)$", paper_views.arxiv_redirect, name="arxiv-redirect"),
     path("about/ranking", paper_views.about_ranking, name="about-ranking"),
     path("search", include("paperfeed.search.urls")),
+    path("feeds/", include("paperfeed.feeds.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
