@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^(?:abs|pdf)/(?P<ref>.+)$", paper_views.arxiv_redirect, name="arxiv-redirect"),
     path("about/ranking", paper_views.about_ranking, name="about-ranking"),
     path("search", include("paperfeed.search.urls")),
+    path("digests/", include("paperfeed.digests.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
 ]
