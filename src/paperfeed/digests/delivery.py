@@ -22,12 +22,12 @@ a permanent refusal (5xx) marks it failed and frees its papers for later digests
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -148,18 +148,17 @@ def sent_papers(subscription_ids: list[int], content: PeriodContent) -> dict[int
 def build_digests(
     due: list[tuple[Subscription, Period]], contents: dict[str, PeriodContent]
 ) -> list[tuple[Subscription, Period, list[Section]]]:
-    """The sections of each due digest (reads only)."""
-    subscriptions = [s for s, _ in due]
-    wants = wants_of(subscriptions)
-    built = []
+    """The sections of each due digest, in the order given (reads only)."""
+    wants = wants_of([s for s, _ in due])
+    sent: dict[int, set[int]] = {}
     for frequency, content in contents.items():
-        mine = [(s, p) for s, p in due if s.frequency == frequency]
-        content.load_authors({a for s, _ in mine for a, _ in wants[s.pk].authors})
-        sent = sent_papers([s.pk for s, _ in mine], content)
-        for subscription, period in mine:
-            sections = content.build(subscription, wants[subscription.pk], sent[subscription.pk])
-            built.append((subscription, period, sections))
-    return built
+        mine = [s for s, _ in due if s.frequency == frequency]
+        content.load_authors({a for s in mine for a, _ in wants[s.pk].authors})
+        sent.update(sent_papers([s.pk for s in mine], content))
+    return [
+        (s, period, contents[s.frequency].build(s, wants[s.pk], sent.get(s.pk, set())))
+        for s, period in due
+    ]
 
 
 def plan(
@@ -180,7 +179,7 @@ def plan(
         for subscription, _ in chunk:
             if subscription.frequency not in contents:
                 contents[subscription.frequency] = PeriodContent(subscription.frequency, at)
-        built = build_digests(chunk, {f: contents[f] for f in {s.frequency for s, _ in chunk}})
+        built = build_digests(chunk, contents)
         if dry_run:
             for subscription, period, sections in built:
                 count = len(paper_ids(sections))
@@ -200,6 +199,12 @@ def plan(
                 if attempt == 2:
                     raise
     return report
+
+
+def message_id(subscription: Subscription, period: Period, domain: str) -> str:
+    """Short (a folded Message-ID header confuses some tools), unique, and it names the
+    ledger row: <2024-12-04.42.9f86d081884c@papers.example.org>."""
+    return f"<{period.key}.{subscription.pk}.{secrets.token_hex(6)}@{domain}>"
 
 
 def _record(built, at: datetime, report: RunReport) -> None:
@@ -233,7 +238,7 @@ def _record(built, at: datetime, report: RunReport) -> None:
                 period=period.key,
                 state=State.PENDING if sections else State.SKIPPED,
                 content={"label": period.label, "sections": sections_to_json(sections)},
-                message_id=make_msgid("digest", domain=domain) if sections else "",
+                message_id=message_id(subscription, period, domain) if sections else "",
                 next_attempt_at=at,
             )
             deliveries.append(delivery)
@@ -310,7 +315,7 @@ class Run:
                 wake = next_retry()
                 if wake is None or wake > self.deadline:
                     break
-                sleep(max(0.0, (wake - now()).total_seconds()) + 0.01)
+                sleep(max(0.0, (wake - now()).total_seconds()))
         finally:
             self.sender.close()
             self.report.waiting = Delivery.objects.filter(

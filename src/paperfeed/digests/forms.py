@@ -7,6 +7,7 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
 
 from paperfeed.digests.models import Subscription, time_zone_choices
 
@@ -21,6 +22,9 @@ class SubscribeForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
     )
+
+    def clean_email(self) -> str:
+        return BaseUserManager.normalize_email(self.cleaned_data["email"])
 
 
 class PreferencesForm(forms.ModelForm):
