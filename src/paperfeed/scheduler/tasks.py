@@ -18,6 +18,6 @@ def prune() -> dict:
     from django_tasks_db.models import DBTaskResult
 
     cutoff = timezone.now() - timedelta(days=KEEP_DAYS)
-    runs, _ = ScheduledRun.objects.filter(slot__lt=cutoff).delete()
+    runs, _ = ScheduledRun.objects.filter(created_at__lt=cutoff).delete()
     results, _ = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()
     return {"scheduled_runs": runs, "task_results": results}
