@@ -301,6 +301,7 @@ class Run:
         self.mail = DigestMail()
         self.sender = DigestSender()
         self.outages = 0  # connection failures in a row
+        self.pause_until: datetime | None = None  # after one: wait before trying again
 
     def mine(self, pk: int):
         return Delivery.objects.filter(pk=pk, claim=self.token)
@@ -308,6 +309,11 @@ class Run:
     def send_all(self) -> None:
         try:
             while True:
+                if self.pause_until is not None:
+                    if self.pause_until > self.deadline:
+                        break
+                    sleep(max(0.0, (self.pause_until - now()).total_seconds()))
+                    self.pause_until = None
                 ids = claim(self.token, settings.PAPERFEED_DIGEST_BATCH)
                 if ids:
                     self.send_batch(ids)
@@ -333,11 +339,15 @@ class Run:
         )
         for position, delivery in enumerate(deliveries):
             if not self.send_one(delivery):
-                # The mail server is unreachable: hand the rest back and wait.
+                # The mail server is unreachable: hand the rest back, and wait (the
+                # whole run, not just this batch) before trying again.
                 rest = [d.pk for d in deliveries[position + 1 :]]
-                retry_at = now() + timedelta(seconds=backoff(self.outages))
+                self.pause_until = now() + timedelta(seconds=backoff(self.outages))
                 Delivery.objects.filter(pk__in=rest, claim=self.token, state=State.SENDING).update(
-                    state=State.PENDING, claim="", lease_until=None, next_attempt_at=retry_at
+                    state=State.PENDING,
+                    claim="",
+                    lease_until=None,
+                    next_attempt_at=self.pause_until,
                 )
                 return
 
