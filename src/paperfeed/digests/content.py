@@ -24,6 +24,9 @@ from django.utils import timezone
 from paperfeed.digests.models import Subscription
 from paperfeed.papers.models import Paper, PaperAuthor, PaperCategory
 from paperfeed.papers.selectors import listed, trending_ids
+from paperfeed.search.backends import get_backend
+from paperfeed.search.backends.base import Filters
+from paperfeed.search.query import parse_query
 
 # How many days of papers a digest looks at: the list days up to today (a daily digest
 # also takes yesterday's, for papers listed after the subscriber's hour).
@@ -116,18 +119,20 @@ class PeriodContent:
         return self._categories.get(category, [])
 
     def matching(self, query: str) -> list[int]:
-        """New papers that a saved search finds (lexical: an alert should be explainable
-        by the words of the query, not by an embedding's idea of closeness)."""
+        """New papers that a saved search finds: every word of the query, as the search
+        page's first results (an alert must be explainable by its words, so no
+        embedding's idea of closeness and no "any of the words" fallback)."""
         if query not in self._searches:
-            from paperfeed.search.services import search
-
-            result = search(
-                query,
-                mode="lexical",
-                limit=SEARCH_CANDIDATES,
-                date_from=self.start - timedelta(days=7),
-            )
-            self._searches[query] = self._ranked(p.pk for p in result.papers if p.pk in self.rank)
+            parsed = parse_query(query)
+            if parsed.arxiv_id:
+                found = Paper.objects.filter(arxiv_id=parsed.arxiv_id).values_list("pk", flat=True)
+            else:
+                filters = Filters(
+                    categories=parsed.categories, date_from=self.start - timedelta(days=7)
+                )
+                page = get_backend().search_strict(parsed, filters, limit=SEARCH_CANDIDATES)
+                found = [hit.paper_id for hit in page.hits]
+            self._searches[query] = self._ranked(pk for pk in found if pk in self.rank)
         return self._searches[query]
 
     def load_authors(self, author_ids: set[int]) -> None:
