@@ -31,7 +31,7 @@ from paperfeed.papers.models import CodeLink, Paper
 
 log = logging.getLogger(__name__)
 
-EXCERPT_CHARS = 200  # about two lines at the mail's width
+EXCERPT_CHARS = 160  # about two lines at the mail's width
 SPACE = re.compile(r"\s+")
 
 
