@@ -19,6 +19,7 @@ urlpatterns = [
     path("about/ranking", paper_views.about_ranking, name="about-ranking"),
     path("search", include("paperfeed.search.urls")),
     path("feeds/", include("paperfeed.feeds.urls")),
+    path("digests/", include("paperfeed.digests.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
