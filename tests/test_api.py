@@ -887,3 +887,37 @@ def test_claims_of_an_approved_author_survive_other_claims(client, world):
     paper = get(client, "papers/2412.04003").json()
     assert all("user" not in a for a in paper["authors"])
     assert AuthorClaim.objects.filter(status="pending").count() == 1
+
+
+def test_subscriptions_through_the_api(client, smtp_settings):
+    """Anyone asks (double opt-in by mail, same answer for every address); a member
+    reads, changes and ends theirs with a token; a read token cannot change it."""
+    from paperfeed.digests.models import Subscription
+
+    ask = {"email": "reader@example.org", "frequency": "weekly", "weekday": 4}
+    asked = send(client, "POST", "subscriptions", ask)
+    assert asked.status_code == 202 and "confirmation" in asked.json()["status"]
+    mail = smtp_settings.last_to("reader@example.org")
+    assert any("/digests/" in link for link in smtp_settings.links(mail))
+    pending = Subscription.objects.get(email="reader@example.org")
+    assert not pending.is_active and (pending.frequency, pending.weekday) == ("weekly", 4)
+    assert_error(send(client, "POST", "subscriptions", {"email": "not an address"}), 400)
+    bad_zone = {"email": "x@example.org", "timeZone": "Mars/Olympus"}
+    assert_error(send(client, "POST", "subscriptions", bad_zone), 400, "time zone")
+
+    member = make_user("ruth")
+    write, read = token_for(member), token_for(member, "read")
+    assert_error(send(client, "GET", "subscription", secret=read), 404)
+    assert_error(send(client, "PUT", "subscription", {"hour": 9}, secret=read), 403)
+    change = {"hour": 9, "timeZone": "Europe/Berlin", "categories": ["cs.LG"]}
+    turned_on = send(client, "PUT", "subscription", change, secret=write)
+    assert turned_on.status_code == 200
+    assert turned_on.json() | {"email": None} == {
+        "email": None, "active": True, "frequency": "daily", "weekday": 0, "hour": 9,
+        "timeZone": "Europe/Berlin", "trendingCount": 5, "categories": ["cs.LG"],
+    }  # fmt: skip
+    assert send(client, "GET", "subscription", secret=read).json()["hour"] == 9
+    assert_error(send(client, "PUT", "subscription", {"categories": ["<b>"]}, secret=write), 400)
+    assert send(client, "DELETE", "subscription", secret=write).status_code == 204
+    assert send(client, "GET", "subscription", secret=read).json()["active"] is False
+    assert_error(send(client, "DELETE", "subscription"), 401)

@@ -4,7 +4,7 @@ writes the OpenAPI schema (/api/openapi.json) and serves the interactive docs
 
 from ninja import NinjaAPI
 
-from paperfeed.api import collections, compat, errors, lists, papers
+from paperfeed.api import collections, compat, errors, lists, papers, subscriptions
 
 DESCRIPTION = """
 JSON API of a paperfeed instance. The **Hugging Face compatible** endpoints take the
@@ -54,3 +54,4 @@ api.add_router("", papers.router)
 api.add_router("", compat.router)
 api.add_router("", lists.router)
 api.add_router("", collections.router)
+api.add_router("", subscriptions.router)
