@@ -918,6 +918,7 @@ def test_subscriptions_through_the_api(client, smtp_settings):
     }  # fmt: skip
     assert send(client, "GET", "subscription", secret=read).json()["hour"] == 9
     assert_error(send(client, "PUT", "subscription", {"categories": ["<b>"]}, secret=write), 400)
+    assert_error(send(client, "PUT", "subscription", [None, None], secret=write), 400)
     assert send(client, "DELETE", "subscription", secret=write).status_code == 204
     assert send(client, "GET", "subscription", secret=read).json()["active"] is False
     assert_error(send(client, "DELETE", "subscription"), 401)

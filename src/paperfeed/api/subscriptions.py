@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
 from pydantic import field_validator
 
 from paperfeed.api.access import READ, WRITE
@@ -131,6 +132,10 @@ def my_subscription(request: HttpRequest):
     operation_id="set_subscription",
 )
 def set_subscription(request: HttpRequest, payload: Preferences):
+    # Every field is optional, so Ninja would take any JSON body (even a list) as "no
+    # change": insist on an object.
+    if not request.body.lstrip().startswith(b"{"):
+        raise HttpError(400, "The body must be a JSON object of preferences.")
     return _shape(services.subscribe_member(request.user, payload.as_fields()))
 
 
