@@ -82,6 +82,7 @@ class UsearchIndex(VectorIndex):
     CONNECTIVITY = 16
     EXPANSION_ADD = 128
     EXPANSION_SEARCH = 128
+    DTYPE = "f16"
 
     def __init__(self, model: str):
         super().__init__(model)
@@ -97,7 +98,7 @@ class UsearchIndex(VectorIndex):
         return Index(
             ndim=ndim,
             metric="ip",  # vectors are normalised: inner product = cosine
-            dtype="f16",
+            dtype=self.DTYPE,
             connectivity=self.CONNECTIVITY,
             expansion_add=self.EXPANSION_ADD,
             expansion_search=self.EXPANSION_SEARCH,
@@ -140,19 +141,23 @@ class UsearchIndex(VectorIndex):
         from usearch.index import Index
 
         info = json.loads(meta.read_text())
-        if info.get("model") != self.model:
-            return False
+        if info.get("model") != self.model or info.get("graph") != self._graph():
+            return False  # another model, or a graph built with other parameters
         self.index = Index.restore(str(self.path))
         self.index.expansion_search = self.EXPANSION_SEARCH
         self.watermark = datetime.fromisoformat(info["watermark"]) if info["watermark"] else None
         return True
 
-    def refresh(self) -> None:
+    def _graph(self) -> dict:
+        return {"connectivity": self.CONNECTIVITY, "expansion_add": self.EXPANSION_ADD,
+                "dtype": self.DTYPE}  # fmt: skip
+
+    def refresh(self, *, from_file: bool = True) -> None:
         version = self._current_version()
         if version == self.version:
             return
         with self.lock:
-            if self.index is None and not self._load():
+            if self.index is None and not (from_file and self._load()):
                 self._apply(None)
             else:
                 self._apply(self.watermark)
@@ -162,9 +167,10 @@ class UsearchIndex(VectorIndex):
             self.version = version
 
     def save(self) -> Path:
-        """Build from the stored embeddings and write the file processes start from."""
+        """Build from the stored embeddings (not from an older file, which may hold a graph
+        built with other parameters) and write the file processes start from."""
         self.index, self.watermark, self.version = None, None, None
-        self.refresh()
+        self.refresh(from_file=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.index is not None:
             temporary = self.path.with_suffix(".tmp")
@@ -172,7 +178,7 @@ class UsearchIndex(VectorIndex):
             temporary.replace(self.path)
             watermark = self.watermark.isoformat() if self.watermark else None
             self.path.with_suffix(".json").write_text(
-                json.dumps({"model": self.model, "watermark": watermark})
+                json.dumps({"model": self.model, "watermark": watermark, "graph": self._graph()})
             )
         return self.path
 
