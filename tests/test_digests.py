@@ -20,7 +20,8 @@ from django.test import Client
 from django.utils import timezone
 
 from paperfeed.digests import delivery, services
-from paperfeed.digests.content import PeriodContent, Wants
+from paperfeed.digests.content import Item, PeriodContent, Section, Wants
+from paperfeed.digests.mail import DigestMail
 from paperfeed.digests.models import Delivery, SavedSearch, SentPaper, Subscription
 from paperfeed.digests.periods import current_period, is_due
 from paperfeed.digests.smtp import DigestSender
@@ -448,6 +449,7 @@ def test_hostile_text_stays_text_in_the_mail_and_the_preview(client, mailbox, cl
          "abstract": f"Abstract with {HOSTILE} and a [link](javascript:alert(3))."},
     )  # fmt: skip
     user, subscription = member()
+    services.follow(user, Author.objects.get(name__startswith="Mallory"))
     services.save_search(user, "sneaky\r\n<script>alert(1)</script>\r\n")
     assert SavedSearch.objects.get().query == "sneaky <script>alert(1)</script>"
     delivery.send_digests()
@@ -456,9 +458,18 @@ def test_hostile_text_stays_text_in_the_mail_and_the_preview(client, mailbox, cl
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "onerror=&#34;alert(2)&#34;" in html or "onerror=&quot;alert(2)&quot;" in html
-    assert "matches your saved search “sneaky &lt;script&gt;alert(1)&lt;/script&gt;”" in html
+    assert "by Mallory &lt;script&gt;alert(1)&lt;/script&gt;" in html  # the reason too
     assert "Sneaky <script>alert(1)</script>" in text_of(message)  # text is text
     assert mailbox.recipients() == ["ada@example.org"]
+    # A saved query shows in a section title and in reasons (the engines tokenise
+    # "<script>" differently, so this part is rendered directly).
+    paper = Paper.objects.get()
+    query = SavedSearch.objects.get().query
+    section = Section("search", f"Saved search “{query}”", [Item(paper.pk, [["search", query]])])
+    html = DigestMail().render(subscription, [section], "today").html
+    assert "<script" not in html
+    assert "Saved search “sneaky &lt;script&gt;alert(1)&lt;/script&gt;”" in html
+    assert "matches your saved search “sneaky &lt;script&gt;alert(1)&lt;/script&gt;”" in html
 
     staff = get_user_model().objects.create_user("mod", "mod@example.org", is_staff=True)
     client.force_login(staff)

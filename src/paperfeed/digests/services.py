@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ def manage_link(subscription: Subscription) -> str:
     return absolute_url(reverse("digests:manage", args=[link_token(subscription, "manage")]))
 
 
-def subscribe(email: str, preferences: dict | None = None) -> bool:
+def subscribe(email: str) -> bool:
     """Ask for a subscription at `email`: mail a confirmation link (or, if the address
     is already subscribed, a link to its preferences). The caller shows the same page
     whatever happened, so nobody learns which addresses are subscribed. False only when
@@ -43,20 +44,20 @@ def subscribe(email: str, preferences: dict | None = None) -> bool:
     if subscription is None:
         try:
             with transaction.atomic():
-                subscription = Subscription.objects.create(email=email, **(preferences or {}))
+                subscription = Subscription.objects.create(email=email)
         except IntegrityError:  # the same address, a moment ago
             subscription = find(email)
     moment = timezone.now()
-    sent_at = subscription.confirmation_sent_at
-    if sent_at and moment - sent_at < RESEND_AFTER:
+    # One conditional update: of two requests at the same moment, one sends.
+    may_send = Subscription.objects.filter(pk=subscription.pk).filter(
+        Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=moment - RESEND_AFTER)
+    )
+    if not may_send.update(confirmation_sent_at=moment):
         return True
-    Subscription.objects.filter(pk=subscription.pk).update(confirmation_sent_at=moment)
     if subscription.is_active:
         return send_notice(
             subscription.email, "already", {"manage_link": manage_link(subscription)}
         )
-    if preferences and subscription.confirmed_at is None:
-        set_preferences(subscription, preferences)
     return send_notice(
         subscription.email,
         "confirm",
