@@ -34,19 +34,23 @@ def manage_link(subscription: Subscription) -> str:
     return absolute_url(reverse("digests:manage", args=[link_token(subscription, "manage")]))
 
 
-def subscribe(email: str) -> bool:
+def subscribe(email: str, preferences: dict | None = None) -> bool:
     """Ask for a subscription at `email`: mail a confirmation link (or, if the address
     is already subscribed, a link to its preferences). The caller shows the same page
     whatever happened, so nobody learns which addresses are subscribed. False only when
-    a mail was due and the mail server could not take it."""
+    a mail was due and the mail server could not take it. `preferences` (the API's
+    subscribe body) apply to a subscription nobody has confirmed yet, never to an
+    active one: whoever knows an address must not change what its owner receives."""
     email = BaseUserManager.normalize_email(email.strip())
     subscription = find(email)
     if subscription is None:
         try:
             with transaction.atomic():
-                subscription = Subscription.objects.create(email=email)
+                subscription = Subscription.objects.create(email=email, **(preferences or {}))
         except IntegrityError:  # the same address, a moment ago
             subscription = find(email)
+    elif preferences and subscription.confirmed_at is None:
+        set_preferences(subscription, preferences)
     moment = timezone.now()
     # One conditional update: of two requests at the same moment, one sends.
     may_send = Subscription.objects.filter(pk=subscription.pk).filter(
