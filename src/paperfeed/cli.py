@@ -85,10 +85,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from django.conf import settings
     from django.core.management import call_command
 
     if not args.no_migrate:
         migrate()
+    if not args.no_scheduler:
+        from paperfeed.scheduler.loop import start_in_thread
+
+        # Every worker runs the scheduler; the ScheduledRun ledger keeps each job to one
+        # run per slot however many workers there are (docs/digests.md#the-scheduler).
+        start_in_thread(settings.PAPERFEED_SCHEDULER_INTERVAL)
     call_command(
         "db_worker",
         "--queue-name",
@@ -99,6 +106,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
         *(["--max-tasks", str(args.max_tasks)] if args.max_tasks else []),
     )
     return 0
+
+
+# --- digests -----------------------------------------------------------------------------
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from django.db.models import Count
+
+    from paperfeed.digests import delivery
+    from paperfeed.digests.models import Delivery
+
+    migrate()
+    if args.action == "status":
+        counts = {state: 0 for state in Delivery.State.values}
+        for state, n in Delivery.objects.values_list("state").annotate(n=Count("id")):
+            counts[state] = n
+        for state, n in counts.items():
+            print(f"{state:>8}: {n:,}")
+        unconfirmed = Delivery.objects.filter(state="sent", accepted_at__isnull=True).count()
+        print(f"sent without the server's answer: {unconfirmed:,}")
+        return 0
+    report = delivery.send_digests(frequency=args.period, any_hour=args.now, dry_run=args.dry_run)
+    for line in report.lines:
+        print(line)
+    print(("dry run: " if args.dry_run else "") + report.summary())
+    return 1 if report.failed else 0
 
 
 # --- ingest ------------------------------------------------------------------------------
@@ -268,7 +301,27 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between queue polls")
     worker.add_argument("--max-tasks", type=int, default=0)
     worker.add_argument("--no-migrate", action="store_true")
+    worker.add_argument(
+        "--no-scheduler", action="store_true", help="run queued jobs only, schedule none"
+    )
     worker.set_defaults(func=cmd_worker)
+
+    digest = sub.add_parser("digest", help="send the e-mail digests that are due, or count them")
+    dsub = digest.add_subparsers(dest="action", required=True)
+    send = dsub.add_parser(
+        "send", help="plan and send every digest that is due (what the scheduler runs)"
+    )
+    send.add_argument("--period", choices=["daily", "weekly"], help="only this kind of digest")
+    send.add_argument(
+        "--now",
+        action="store_true",
+        help="send each subscriber's digest of the current period now, whatever their hour",
+    )
+    send.add_argument(
+        "--dry-run", action="store_true", help="list who would get what; send and record nothing"
+    )
+    dsub.add_parser("status", help="deliveries by state")
+    digest.set_defaults(func=cmd_digest)
 
     ingest = sub.add_parser("ingest", help="bring papers in from arXiv, Hugging Face or files")
     isub = ingest.add_subparsers(dest="source", required=True)

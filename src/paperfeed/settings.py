@@ -54,10 +54,17 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_ratelimit",
+    # Django Ninja: the JSON API's routing, validation and OpenAPI; listed as an app so
+    # that /api/docs serves its bundled Swagger UI files instead of loading them from a CDN.
+    "ninja",
     "paperfeed.accounts",
     "paperfeed.papers",
     "paperfeed.community",
     "paperfeed.search",
+    "paperfeed.api",
+    "paperfeed.feeds",
+    "paperfeed.digests",
+    "paperfeed.scheduler",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # /api/ only: rate limits per token or address, body size cap, CORS, JSON errors.
+    "paperfeed.api.middleware.ApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a rate-limited request into the 429 page (RATELIMIT_VIEW).
@@ -293,3 +302,41 @@ PAPERFEED_DAY_PAGE = int(os.environ.get("PAPERFEED_DAY_PAGE", "250"))
 PAPERFEED_LIST_PAGE = int(os.environ.get("PAPERFEED_LIST_PAGE", "100"))
 # How long each web process reuses the trending ranking before scoring it again.
 PAPERFEED_TRENDING_CACHE_SECONDS = float(os.environ.get("PAPERFEED_TRENDING_CACHE_SECONDS", "30"))
+# The JSON API (docs/api.md). Requests per token, and per address for requests without
+# one (django-ratelimit rates); the largest request body it reads.
+PAPERFEED_API_RATE_TOKEN = os.environ.get("PAPERFEED_API_RATE_TOKEN", "600/m")
+PAPERFEED_API_RATE_ANON = os.environ.get("PAPERFEED_API_RATE_ANON", "120/m")
+PAPERFEED_API_MAX_BODY = int(os.environ.get("PAPERFEED_API_MAX_BODY", str(128 * 1024)))
+
+# --- digests (docs/digests.md) -----------------------------------------------------------
+PAPERFEED_RATE_SUBSCRIBE = os.environ.get("PAPERFEED_RATE_SUBSCRIBE", "5/h")
+# Papers in each section of a digest beyond the trending one (categories, searches, authors).
+PAPERFEED_DIGEST_SECTION_SIZE = int(os.environ.get("PAPERFEED_DIGEST_SECTION_SIZE", "10"))
+# Deliveries a sender claims at once, and how long the claim holds before another sender
+# may take over the ones still unsent (a sender that died).
+PAPERFEED_DIGEST_BATCH = int(os.environ.get("PAPERFEED_DIGEST_BATCH", "50"))
+PAPERFEED_DIGEST_LEASE_SECONDS = float(os.environ.get("PAPERFEED_DIGEST_LEASE_SECONDS", "600"))
+# Retries when the mail server fails: RETRY_SECONDS * 2**(attempt - 1), at most
+# RETRY_MAX_SECONDS apart, MAX_ATTEMPTS in all; one run keeps retrying for RUN_SECONDS.
+PAPERFEED_DIGEST_RETRY_SECONDS = float(os.environ.get("PAPERFEED_DIGEST_RETRY_SECONDS", "30"))
+PAPERFEED_DIGEST_RETRY_MAX_SECONDS = float(
+    os.environ.get("PAPERFEED_DIGEST_RETRY_MAX_SECONDS", "3600")
+)
+PAPERFEED_DIGEST_MAX_ATTEMPTS = int(os.environ.get("PAPERFEED_DIGEST_MAX_ATTEMPTS", "8"))
+PAPERFEED_DIGEST_RUN_SECONDS = float(os.environ.get("PAPERFEED_DIGEST_RUN_SECONDS", "600"))
+
+# --- scheduler (docs/digests.md#the-scheduler) --------------------------------------------
+# When each periodic job runs: "every 15m", "daily 04:00 UTC", "sun-thu 20:30 Zone", "off".
+# arXiv announces new papers around 20:00 US Eastern, Sunday to Thursday.
+PAPERFEED_SCHEDULE_FETCH = os.environ.get(
+    "PAPERFEED_SCHEDULE_FETCH", "sun-thu 20:30 America/New_York"
+)
+PAPERFEED_SCHEDULE_STARS = os.environ.get("PAPERFEED_SCHEDULE_STARS", "daily 04:00 UTC")
+PAPERFEED_SCHEDULE_DIGESTS = os.environ.get("PAPERFEED_SCHEDULE_DIGESTS", "every 15m")
+PAPERFEED_SCHEDULE_PRUNE = os.environ.get("PAPERFEED_SCHEDULE_PRUNE", "daily 03:30 UTC")
+# Seconds between two looks at the schedule by each worker's scheduler.
+PAPERFEED_SCHEDULER_INTERVAL = float(os.environ.get("PAPERFEED_SCHEDULER_INTERVAL", "30"))
+# Code-repository stars come from the GitHub API, only with a token (5,000 calls an hour).
+PAPERFEED_GITHUB_TOKEN = os.environ.get("PAPERFEED_GITHUB_TOKEN", "")
+PAPERFEED_GITHUB_API_URL = os.environ.get("PAPERFEED_GITHUB_API_URL", "https://api.github.com")
+PAPERFEED_STARS_PER_RUN = int(os.environ.get("PAPERFEED_STARS_PER_RUN", "2000"))

@@ -3,6 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from paperfeed.api.main import api
 from paperfeed.papers import views as paper_views
 
 urlpatterns = [
@@ -17,6 +18,10 @@ urlpatterns = [
     re_path(r"^(?:abs|pdf)/(?P<ref>.+)$", paper_views.arxiv_redirect, name="arxiv-redirect"),
     path("about/ranking", paper_views.about_ranking, name="about-ranking"),
     path("search", include("paperfeed.search.urls")),
+    path("feeds/", include("paperfeed.feeds.urls")),
+    path("digests/", include("paperfeed.digests.urls")),
     path("", include("paperfeed.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("paperfeed.api.urls")),
 ]

@@ -31,6 +31,10 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 class UpstreamError(Exception):
     """An upstream service failed for good (after retries) or refused the request."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status of a refusal, when there was one
+
 
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
@@ -53,14 +57,21 @@ class PoliteClient:
     _locks: dict[str, threading.Lock] = {}
     _last_call: dict[str, float] = {}
 
-    def __init__(self, name: str, *, min_interval: float = 0.0, retries: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        min_interval: float = 0.0,
+        retries: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         self.name = name
         self.min_interval = min_interval
         self.retries = settings.PAPERFEED_HTTP_RETRIES if retries is None else retries
         self.max_wait = settings.PAPERFEED_HTTP_MAX_WAIT
         self.client = httpx.Client(
             timeout=settings.PAPERFEED_HTTP_TIMEOUT,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
             follow_redirects=True,
         )
         self._lock = self._locks.setdefault(name, threading.Lock())
@@ -99,7 +110,8 @@ class PoliteClient:
                         return body
                     if response.status_code not in RETRY_STATUSES:
                         raise UpstreamError(
-                            f"{self.name} answered HTTP {response.status_code} for {response.url}"
+                            f"{self.name} answered HTTP {response.status_code} for {response.url}",
+                            status=response.status_code,
                         )
                     problem = f"HTTP {response.status_code}"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))

@@ -26,3 +26,12 @@ def fetch_announcements(categories: list[str] | None = None) -> dict:
             "message": outcome.run.message,
         }
     return results
+
+
+@task()
+def refresh_stars() -> dict:
+    """Refresh code-repository stars from GitHub (only with PAPERFEED_GITHUB_TOKEN)."""
+    from paperfeed.papers.stars import outcome_dict
+    from paperfeed.papers.stars import refresh_stars as refresh
+
+    return outcome_dict(refresh())

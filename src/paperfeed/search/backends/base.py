@@ -93,6 +93,13 @@ class SearchBackend:
             total, capped = max(total, loose.total), loose.total_capped
         return SearchPage(hits[offset : offset + limit], total, capped)
 
+    def search_strict(self, query: ParsedQuery, filters: Filters, *, limit: int) -> SearchPage:
+        """Only papers that match every required term, best first (no "any of the words"
+        fallback): what a saved-search alert promises."""
+        if query.is_empty:
+            return SearchPage([], 0, False)
+        return self._search(query, filters, "relevance", limit, require_all=True)
+
     def _search(self, query, filters, sort, limit, *, require_all) -> SearchPage:
         """One pass; must return an empty page when there is nothing to match."""
         raise NotImplementedError

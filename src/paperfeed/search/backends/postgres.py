@@ -30,10 +30,13 @@ RANK_FUNCTION = "ts_rank"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
 CHUNK = 1_000
 
+# PostgreSQL's parser takes "<script>" for an XML tag and drops it, while the query side
+# (and SQLite's FTS5) sees the word "script": angle brackets and ampersands become spaces
+# first, so both engines index the same words.
 DOCUMENT = (
-    "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', translate(coalesce(title, ''), '<>&', '   ')), 'A') || "
     "setweight(to_tsvector('simple', coalesce(author_names::text, '')), 'B') || "
-    "setweight(to_tsvector('english', coalesce(abstract, '')), 'C')"
+    "setweight(to_tsvector('english', translate(coalesce(abstract, ''), '<>&', '   ')), 'C')"
 )
 # The table itself is the PaperDocument model; its GIN index is PostgreSQL-only.
 CREATE = [f"CREATE INDEX IF NOT EXISTS {TABLE}_gin ON {TABLE} USING gin (document)"]

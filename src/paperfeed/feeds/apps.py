@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FeedsConfig(AppConfig):
+    name = "paperfeed.feeds"
+    verbose_name = "Feeds"
