@@ -88,6 +88,7 @@ def main() -> int:
 
     django.setup()
     import numpy as np
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from search_quality import ingest, load
@@ -149,7 +150,7 @@ def main() -> int:
             index.refresh()
         build = time.perf_counter() - started
         for ef in [int(x) for x in args.expansion_search.split(",")]:
-            index.EXPANSION_SEARCH = ef
+            settings.PAPERFEED_VECTOR_EF_SEARCH = str(ef)
             if kind == "usearch":
                 index.index.expansion_search = ef
             results = {}

@@ -103,9 +103,7 @@ def main() -> int:
     base = statistics.median(rates["source"]) if "source" in rates else None
     print(f"\n{len(texts)} SciFact abstracts, 256 tokens, batches of 32, {args.rounds} rounds; "
           f"{os.cpu_count()} CPUs\n")  # fmt: skip
-    print(
-        "| variant | per s, median | rounds | ÷ source | cosine to source (mean / min) |"
-    )
+    print("| variant | per s, median | rounds | ÷ source | cosine to source (mean / min) |")
     print("|---|---:|---|---:|---|")
     for variant in variants:
         median = statistics.median(rates[variant])

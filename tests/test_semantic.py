@@ -109,6 +109,32 @@ def test_usearch_index_agrees_with_exact_and_follows_new_papers(corpus, settings
     assert reloaded.search(vector, 1)[0][0] == new.pk  # added from the database, not the file
 
 
+@pytest.mark.nodb
+def test_search_breadth_grows_with_the_index(settings):
+    from paperfeed.search.vectors import expansion_search
+
+    assert [expansion_search(n) for n in (0, 50_000, 100_000, 400_000, 10**6, 10**8)] == [
+        128, 128, 128, 512, 1024, 1024,
+    ]  # fmt: skip
+    settings.PAPERFEED_VECTOR_EF_SEARCH = "40"
+    assert expansion_search(10**6) == 40
+
+
+def test_a_graph_built_with_other_parameters_is_rebuilt(corpus, settings, tmp_path):
+    from paperfeed.search.embeddings import get_embedder
+    from paperfeed.search.vectors import UsearchIndex
+
+    settings.HOME = tmp_path
+    name = get_embedder().name
+    UsearchIndex(name).save()
+    settings.PAPERFEED_VECTOR_M = 8
+    other = UsearchIndex(name)
+    assert not other._load()  # the saved graph has m = 16
+    probe = PaperEmbedding.objects.get(paper__arxiv_id="2409.01234").as_array()
+    assert other.search(probe, 1)[0][0] == Paper.objects.get(arxiv_id="2409.01234").pk
+    assert other.index.connectivity == 8 and other.index.expansion_search == 128
+
+
 def test_vector_index_follows_the_database_engine(corpus, settings):
     """pgvector's HNSW inside PostgreSQL (agreeing with exact search, used by the
     planner, following new papers); on SQLite, asking for it is a clear error."""

@@ -269,6 +269,12 @@ PAPERFEED_EMBEDDING_GRAPH = os.environ.get("PAPERFEED_EMBEDDING_GRAPH", "fast")
 PAPERFEED_SEMANTIC = os.environ.get("PAPERFEED_SEMANTIC", "on") != "off"
 # exact (brute force), usearch (HNSW) or auto (usearch from 50,000 vectors).
 PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
+# HNSW graph parameters (usearch and pgvector): neighbours per node (m) and build breadth;
+# changing either rebuilds the graph. Search breadth: a number, or "auto" (128 up to
+# 100,000 papers, growing with the index to 1,024; docs/search.md).
+PAPERFEED_VECTOR_M = int(os.environ.get("PAPERFEED_VECTOR_M", "16"))
+PAPERFEED_VECTOR_EF_CONSTRUCTION = int(os.environ.get("PAPERFEED_VECTOR_EF_CONSTRUCTION", "128"))
+PAPERFEED_VECTOR_EF_SEARCH = os.environ.get("PAPERFEED_VECTOR_EF_SEARCH", "auto")
 # Most memory PostgreSQL may use to build the pgvector index (the graph needs about 2 KB
 # a paper at 384 dimensions; a build that spills to disk is many times slower).
 PAPERFEED_PGVECTOR_BUILD_MEMORY_MB = int(
