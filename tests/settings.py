@@ -6,6 +6,11 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-test-home-"))
+# The int8 model graph is made once (2-3 s) and shared by every test and live instance,
+# from one run to the next (the file is named by its source and ONNX Runtime version).
+os.environ.setdefault(
+    "PAPERFEED_MODEL_CACHE", str(Path(tempfile.gettempdir()) / "paperfeed-test-models")
+)
 
 from paperfeed.settings import *  # noqa: E402,F403
 

