@@ -154,52 +154,53 @@ def test_random_queries_through_the_page(corpus, client):
         assert client.get("/search", {"q": text}).status_code == 200
 
 
-def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, monkeypatch):
-    from paperfeed.search.backends import sqlite as fts
+def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, settings):
     from paperfeed.search.query import Term
 
     backend = get_backend()
     words = [Term([w]) for w in ("sparsemixer", "model", "learning", "quasar")]
-    if connection.vendor != "sqlite":
-        assert backend.loose_terms(words) == words  # PostgreSQL keeps every word
-    else:
-        counts = {t.words[0]: backend.postings(t, 10_000) for t in words}
-        assert counts["sparsemixer"] == 1 and counts["quasar"] == 0
-        assert counts["model"] > 2, "the fixtures should have a common word"
-        # A budget of 2 postings: the rarest words up to it, the common ones left out.
-        monkeypatch.setattr(fts, "LOOSE_POSTINGS", 2)
-        kept = [t.words[0] for t in backend.loose_terms(words)]
-        assert "sparsemixer" in kept and "quasar" in kept and "model" not in kept
-        # The rarest word is always kept, even over the budget.
-        assert len(backend.loose_terms(words[1:3])) == 1
+    counts = {t.words[0]: backend.postings(t, 10_000) for t in words}
+    assert counts["sparsemixer"] == 1 and counts["quasar"] == 0
+    assert counts["model"] > 2, "the fixtures should have a common word"
+    assert backend.loose_terms(words) == words  # within the default bounds: every word
+    # A budget of 2 postings: the rarest words up to it, the common ones left out.
+    settings.PAPERFEED_SEARCH_LOOSE_POSTINGS = 2
+    kept = [t.words[0] for t in backend.loose_terms(words)]
+    assert "sparsemixer" in kept and "quasar" in kept and "model" not in kept
+    # The rarest word is always kept, even over the budget.
+    assert len(backend.loose_terms(words[1:3])) == 1
     # The rare word still finds its paper, first, through the any-word pass.
     assert ids(search("sparsemixer model quasar"))[0] == "2409.01234"
 
 
-def test_common_words_beside_rarer_ones_only_add_to_the_score(corpus, monkeypatch):
-    from paperfeed.search.backends import sqlite as fts
-
-    if connection.vendor != "sqlite":
-        pytest.skip("a bound of the SQLite engine")
-    monkeypatch.setattr(fts, "COMMON_POSTINGS", 2)  # "model" is common, "sparsemixer" not
+def test_common_words_beside_rarer_ones_only_add_to_the_score(corpus, settings):
+    settings.PAPERFEED_SEARCH_COMMON_POSTINGS = 2  # "model" is common, "sparsemixer" not
     found = search("sparsemixer model")
     assert ids(found)[0] == "2409.01234"
     # "model" no longer has to be there: papers with only the rarer word match too.
-    monkeypatch.setattr(fts, "COMMON_POSTINGS", 10_000)
+    settings.PAPERFEED_SEARCH_COMMON_POSTINGS = 10_000
     assert set(ids(search("sparsemixer model"))) <= set(ids(found))
 
 
-def test_a_pass_of_only_common_words_ranks_the_newest_matches(corpus, monkeypatch):
-    from paperfeed.search.backends import sqlite as fts
-
-    if connection.vendor != "sqlite":
-        pytest.skip("a bound of the SQLite engine")
+def test_a_pass_of_only_common_words_ranks_the_newest_matches(corpus, settings):
     everything = ids(search("model", limit=100))
     assert len(everything) > 2
-    monkeypatch.setattr(fts, "RANK_LIMIT", 2)
+    settings.PAPERFEED_SEARCH_RANK_LIMIT = 2
     assert ids(search("model", limit=100)) == everything  # a rare enough word: all ranked
-    monkeypatch.setattr(fts, "COMMON_POSTINGS", 1)
+    settings.PAPERFEED_SEARCH_COMMON_POSTINGS = 1
     newest = Paper.objects.filter(arxiv_id__in=everything).order_by("-pk")[:2]
     assert sorted(ids(search("model", limit=100))) == sorted(p.arxiv_id for p in newest)
     # The count still covers every match.
     assert search("model").total == len(everything)
+
+
+def test_word_counts_are_read_again_after_this_process_indexes(corpus):
+    from paperfeed.search.query import Term
+
+    backend = get_backend()
+    before = backend.postings(Term(["quasar"]), 100)
+    assert before == 0
+    paper = Paper.objects.get(arxiv_id="2409.01234")
+    Paper.objects.filter(pk=paper.pk).update(title="Quasar light curves")
+    backend.index([paper.pk])
+    assert backend.postings(Term(["quasar"]), 100) == 1

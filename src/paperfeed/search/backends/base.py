@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time as clock
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import connection
 
 from paperfeed.search.query import ParsedQuery, Term
@@ -19,6 +21,37 @@ STOPWORDS = frozenset(
 )
 COUNT_CAP = 1_000
 SORTS = ("relevance", "date", "votes")
+# Document counts of words, per process: {(engine, term): (count, counted up to, when)}.
+# Counts drift slowly; one is read again after DF_TTL seconds, or after this process
+# writes to the index.
+DF_TTL = 600.0
+DF_CACHE_SIZE = 20_000
+_df_cache: dict[tuple[str, str], tuple[int, int, float]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Work bounds for large instances (docs/search.md, "Large instances"); none binds
+    below `common` papers:
+    - a required word in more than `common` papers beside rarer words does not take part
+      in matching: the papers the rarer words find get its weight as a bonus when they
+      contain it (Elasticsearch's "common terms" idea);
+    - the "any of the words" pass keeps the rarest words whose papers add up to `loose`
+      (always the rarest one); the others count as a bonus, as above;
+    - a pass left with only words over those bounds ranks at most `rank_limit` of its
+      matches, the most recently added ones."""
+
+    common: int
+    loose: int
+    rank_limit: int
+
+
+def bounds() -> Bounds:
+    return Bounds(
+        settings.PAPERFEED_SEARCH_COMMON_POSTINGS,
+        settings.PAPERFEED_SEARCH_LOOSE_POSTINGS,
+        settings.PAPERFEED_SEARCH_RANK_LIMIT,
+    )
 
 
 @dataclass(slots=True)
@@ -101,12 +134,93 @@ class SearchBackend:
         return self._search(query, filters, "relevance", limit, require_all=True)
 
     def _search(self, query, filters, sort, limit, *, require_all) -> SearchPage:
-        """One pass; must return an empty page when there is nothing to match."""
+        """One pass (all required terms, or any of the words), within the bounds."""
+        if sort != "relevance":
+            return self._pass(query, filters, sort, limit, require_all=require_all)
+        if not require_all:
+            return self._pass(query, filters, sort, limit, require_all=False,
+                              cut=self.loose_pass_over_bounds(query))  # fmt: skip
+        common, over = self.common_words(query)
+        if common:
+            # Match and rank with the rarer words, then the common ones as a bonus.
+            groups = [g for g in query.groups if not (len(g) == 1 and g[0] in common)]
+            page = self._pass(replace(query, groups=groups), filters, "relevance", limit,
+                              require_all=True, cut=over)  # fmt: skip
+            return self.add_bonus(page, common)
+        return self._pass(query, filters, sort, limit, require_all=True, cut=over)
+
+    def _pass(self, query, filters, sort, limit, *, require_all, cut=False) -> SearchPage:
+        """One query to the engine; must return an empty page when there is nothing to
+        match. With `cut`, rank only the newest `rank_limit` matches."""
         raise NotImplementedError
 
+    def count_matches(self, term: Term, cap: int) -> int:
+        """How many papers contain the term, counted up to `cap`."""
+        raise NotImplementedError
+
+    def postings(self, term: Term, cap: int) -> int:
+        """How many papers contain the term, counted up to `cap` (cached a while)."""
+        key = (self.name, repr((term.words, term.field, term.phrase)))
+        cached = _df_cache.get(key)
+        now = clock.monotonic()
+        if cached is not None and now - cached[2] < DF_TTL:
+            count, counted_to, _ = cached
+            if count < counted_to or cap <= counted_to:  # exact, or capped high enough
+                return min(count, cap)
+        count = self.count_matches(term, cap)
+        if len(_df_cache) >= DF_CACHE_SIZE:
+            _df_cache.clear()
+        _df_cache[key] = (count, cap, now)
+        return count
+
+    @staticmethod
+    def forget_counts() -> None:
+        """After this process writes to the index: counts are read again."""
+        _df_cache.clear()
+
     def loose_terms(self, terms: list[Term]) -> list[Term]:
-        """The terms of the "any of the words" pass worth ranking (default: all)."""
-        return terms
+        """The terms of the "any of the words" pass worth ranking: the rarest plain words
+        whose postings fit the `loose` bound (at least one), and every phrase or fielded
+        term. Ranking "any of" common words reads most of the index."""
+        plain = [t for t in terms if not t.phrase and not t.field]
+        if len(plain) < 2:
+            return terms
+        limits = bounds()
+        # Capped counts: exact up to the bounds (beyond, which is rarer does not matter).
+        counts = {id(t): self.postings(t, max(limits.loose, limits.common) + 1) for t in plain}
+        kept, total = set(), 0
+        for term in sorted(plain, key=lambda t: counts[id(t)]):
+            if kept and total + counts[id(term)] > limits.loose:
+                break
+            kept.add(id(term))
+            total += counts[id(term)]
+        return [t for t in terms if t.phrase or t.field or id(t) in kept]
+
+    def loose_pass_over_bounds(self, query: ParsedQuery) -> bool:
+        """Whether the "any of the words" pass, as loose_terms left it, still matches more
+        papers than the `loose` bound (even its rarest word alone): rank only the newest."""
+        _, optional = split_query(query, require_all=False)
+        cap = bounds().loose + 1
+        return sum(self.postings(t, cap) for t in optional) > bounds().loose
+
+    def common_words(self, query: ParsedQuery) -> tuple[list[Term], bool]:
+        """(required plain words in more than `common` papers, whether what is left to
+        match with is over that too). The rarest common word stays to match with if
+        nothing rarer (a rarer word, a phrase, a field, an OR) is left."""
+        common_bound = bounds().common
+        if common_bound <= 0:
+            return [], False
+        required, _ = split_query(query, require_all=True)
+        single = [g[0] for g in required if len(g) == 1 and not g[0].phrase and not g[0].field]
+        if not single:
+            return [], False
+        counts = {id(t): self.postings(t, common_bound + 1) for t in single}
+        common = [t for t in single if counts[id(t)] > common_bound]
+        if common and len(common) == len(required):
+            # Every word is common: the rarest one matches, among its newest papers.
+            common.remove(min(common, key=lambda t: counts[id(t)]))
+            return common, True
+        return common, False
 
     def add_bonus(self, page: SearchPage, words: list[Term]) -> SearchPage:
         """Re-rank a page for words left out of its matching (default: as it is)."""

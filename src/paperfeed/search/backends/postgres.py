@@ -16,6 +16,7 @@ from paperfeed.search.backends.base import (
     Hit,
     SearchBackend,
     SearchPage,
+    bounds,
     filter_sql,
     order_sql,
     split_query,
@@ -66,6 +67,7 @@ class PostgresBackend(SearchBackend):
 
     def index(self, paper_ids: Iterable[int], *, new: bool = False) -> None:
         ids = list(paper_ids)
+        self.forget_counts()
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):
                 cursor.execute(
@@ -76,6 +78,7 @@ class PostgresBackend(SearchBackend):
                 )
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        self.forget_counts()
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")  # not TRUNCATE: FK checks are deferred
             cursor.execute("SELECT count(*) FROM papers_paper")
@@ -96,25 +99,70 @@ class PostgresBackend(SearchBackend):
                     progress(done, total)
         return done
 
-    def _search(self, query, filters: Filters, sort, limit, *, require_all) -> SearchPage:
+    def count_matches(self, term: Term, cap: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} "
+                "WHERE document @@ to_tsquery('english', %s) LIMIT %s) s",
+                [_term_sql(term), cap],
+            )
+            return cursor.fetchone()[0]
+
+    def add_bonus(self, page: SearchPage, words: list[Term]) -> SearchPage:
+        """Papers of the page get the ts_rank of the words left out of the matching (any
+        of them), and the page is sorted again."""
+        if not page.hits or not words:
+            return page
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT paper_id, {RANK_FUNCTION}('{RANK_WEIGHTS}', document, "
+                f"to_tsquery('english', %s), {RANK_NORMALIZATION}) FROM {TABLE} "
+                "WHERE paper_id = ANY(%s)",
+                [" | ".join(_term_sql(t) for t in words), [h.paper_id for h in page.hits]],
+            )
+            bonus = {pk: float(score) for pk, score in cursor.fetchall()}
+        hits = sorted(
+            (Hit(h.paper_id, h.score + bonus.get(h.paper_id, 0.0)) for h in page.hits),
+            key=lambda h: -h.score,
+        )
+        return SearchPage(hits, page.total, page.total_capped)
+
+    def _pass(self, query, filters: Filters, sort, limit, *, require_all, cut=False) -> SearchPage:
         where, params = filter_sql(filters)
         text = tsquery_text(query, require_all)
         if text is None:
             return SearchPage([], 0, False)
+        ranked = bool(query.groups)
+        # Without filters or another order, the document table alone answers (no lookup of
+        # each matching paper).
+        joined = bool(where) or sort != "relevance" or not ranked
         with connection.cursor() as cursor:
             # to_tsquery drops stop words; a query of only stop words matches nothing.
-            base = (
-                f"FROM {TABLE} d JOIN papers_paper p ON p.id = d.paper_id, "
-                f"to_tsquery('english', %s) q WHERE d.document @@ q{where}"
-            )
+            base = f"FROM {TABLE} d "
+            if joined:
+                base += "JOIN papers_paper p ON p.id = d.paper_id "
+            base += f", to_tsquery('english', %s) q WHERE d.document @@ q{where}"
             args = [text, *params]
-            if query.groups:
+            narrowed, narrowed_args = base, args
+            rank_limit = bounds().rank_limit
+            if cut and ranked and rank_limit > 0:
+                # Only common words to match with: rank at most rank_limit papers, the most
+                # recently added of the matches (matching is cheap, ts_rank is not).
+                cursor.execute(
+                    f"SELECT d.paper_id {base} ORDER BY d.paper_id DESC LIMIT 1 OFFSET %s",
+                    [*args, rank_limit - 1],
+                )
+                row = cursor.fetchone()
+                if row is not None:
+                    narrowed, narrowed_args = f"{base} AND d.paper_id >= %s", [*args, row[0]]
+            if ranked:
                 score = f"{RANK_FUNCTION}('{RANK_WEIGHTS}', d.document, q, {RANK_NORMALIZATION})"
                 order = order_sql(sort, "score DESC")
             else:  # only exclusions: newest first
                 score, order = "0", order_sql("date", "0")
             cursor.execute(
-                f"SELECT p.id, {score} AS score {base} ORDER BY {order} LIMIT %s", [*args, limit]
+                f"SELECT d.paper_id, {score} AS score {narrowed} ORDER BY {order} LIMIT %s",
+                [*narrowed_args, limit],
             )
             hits = [Hit(pk, float(score)) for pk, score in cursor.fetchall()]
             cursor.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1}) s", args)
