@@ -157,6 +157,11 @@ def test_hf_client_reads_a_paper_and_searches(hf):
         hf.paper_info("2412.09999")
     assert missing.value.response.status_code == 404
     assert "No paper 2412.09999 here" in str(missing.value)
+    page = hf.read_paper("2412.01111")
+    assert page.startswith("# Curriculum Dropout Schedules for Small Language Models\n")
+    assert "## Abstract" in page and "https://arxiv.org/abs/2412.01111" in page
+    with pytest.raises(HfHubHTTPError):
+        hf.read_paper("2412.09999")
 
 
 def test_hf_client_with_tokens(instance, hf):

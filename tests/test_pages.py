@@ -83,6 +83,31 @@ def test_hostile_metadata_renders_inert(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Robust Learning" in body
 
 
+def test_paper_page_as_markdown_for_scripts(client, django_user_model):
+    """/papers/<id>.md (what the Hugging Face client's read_paper reads): the page as
+    Markdown, with stored HTML as entities and comments quoted."""
+    from paperfeed.community.models import Comment
+
+    main(["ingest", "file", str(FIXTURES / "hostile.jsonl")])
+    paper = Paper.objects.get(arxiv_id="2412.66601")
+    user = django_user_model.objects.create_user("mal", "mal@example.invalid", "x")
+    top = Comment.objects.create(paper=paper, user=user, body="# Not a heading\n<script>x</script>")
+    Comment.objects.create(paper=paper, user=user, parent=top, body="a reply")
+    Comment.objects.create(paper=paper, user=user, body="hidden one", hidden=True)
+    response = client.get("/papers/2412.66601.md")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    text = response.content.decode()
+    assert text.startswith("# &lt;script&gt;alert(1)&lt;/script&gt; Robust Learning with ")
+    assert "<script>" not in text and "<img" not in text and "<svg" not in text
+    assert "## Abstract" in text and "- arXiv: <https://arxiv.org/abs/2412.66601>" in text
+    assert "  > # Not a heading" in text and "  > &lt;script&gt;x&lt;/script&gt;" in text
+    assert "(reply):" in text and "hidden one" not in text
+    assert client.get("/papers/2412.66601v1.md").url == "/papers/2412.66601.md"
+    assert client.get("/papers/2412.99999.md").status_code == 404
+    assert client.get("/papers/nonsense!.md").status_code == 404
+
+
 def test_daily_page_query_count_is_bounded(client):
     fill_demo(days=1, per_day=60, users=10)
     day = Listing.objects.first().date

@@ -16,5 +16,6 @@ urlpatterns = [
     path("month/<str:month>", views.monthly, name="month"),
     path("trending", views.trending, name="trending"),
     # Paper pages come last: the id pattern would also match the words above.
+    re_path(rf"^{ARXIV_ID}\.md$", views.paper_markdown, name="markdown"),
     re_path(rf"^{ARXIV_ID}$", views.paper_detail, name="detail"),
 ]

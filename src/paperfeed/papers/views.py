@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from paperfeed.community import selectors as community
-from paperfeed.papers import selectors
+from paperfeed.papers import markdown_page, selectors
 from paperfeed.papers.records import RecordError, parse_arxiv_id
 from paperfeed.search.services import similar_papers
 
@@ -229,6 +229,23 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "similar": similar_papers(paper),
         },
     )
+
+
+def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """The paper page as Markdown (the Hugging Face client's `read_paper`)."""
+    try:
+        canonical, _version = parse_arxiv_id(arxiv_id)
+    except RecordError as exc:
+        raise Http404("Not an arXiv id.") from exc
+    if canonical != arxiv_id:
+        return redirect("papers:markdown", arxiv_id=canonical, permanent=True)
+    paper = selectors.paper_by_id(canonical)
+    if paper is None:
+        raise Http404(f"No paper {canonical} here yet.")
+    text = markdown_page.paper_markdown(paper, request.build_absolute_uri(paper.get_absolute_url()))
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"  # a public read, as the API's
+    return response
 
 
 def arxiv_redirect(request: HttpRequest, ref: str) -> HttpResponse:
