@@ -173,6 +173,24 @@ def test_common_words_leave_the_any_word_pass_when_rarer_ones_remain(corpus, set
     assert ids(search("sparsemixer model quasar"))[0] == "2409.01234"
 
 
+def test_postgresql_takes_large_word_counts_from_the_planner(corpus, monkeypatch):
+    """Counting a common word's papers reads each of them on PostgreSQL: above a few
+    thousand, the count is ANALYZE's estimate (what the bounds need is common or not)."""
+    from paperfeed.search.backends import postgres
+    from paperfeed.search.query import Term
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL engine's word counts")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_paper_tsv")
+    backend = get_backend()
+    exact = backend.count_matches(Term(["model"]), 10_000)
+    monkeypatch.setattr(postgres, "EXACT_COUNT_BELOW", 0)
+    estimate = backend.count_matches(Term(["model"]), 10_000)
+    assert exact > 2 and 1 <= estimate <= 10_000
+    assert backend.count_matches(Term(["model"]), 1) == 1  # never over the cap
+
+
 def test_common_words_beside_rarer_ones_only_add_to_the_score(corpus, settings):
     settings.PAPERFEED_SEARCH_COMMON_POSTINGS = 2  # "model" is common, "sparsemixer" not
     found = search("sparsemixer model")

@@ -18,6 +18,14 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_count_or_auto(name: str) -> int | str:
+    """A whole number, or "auto" (the default) for a value the code picks."""
+    value = os.environ.get(name, "auto").strip()
+    if value != "auto" and not value.isdigit():
+        raise ValueError(f"{name} must be a whole number or auto, not {value!r}")
+    return value if value == "auto" else int(value)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -276,17 +284,18 @@ PAPERFEED_VECTOR_INDEX = os.environ.get("PAPERFEED_VECTOR_INDEX", "auto")
 # 100,000 papers, growing with the index to 1,024; docs/search.md).
 PAPERFEED_VECTOR_M = int(os.environ.get("PAPERFEED_VECTOR_M", "16"))
 PAPERFEED_VECTOR_EF_CONSTRUCTION = int(os.environ.get("PAPERFEED_VECTOR_EF_CONSTRUCTION", "128"))
-PAPERFEED_VECTOR_EF_SEARCH = os.environ.get("PAPERFEED_VECTOR_EF_SEARCH", "auto")
+PAPERFEED_VECTOR_EF_SEARCH = env_count_or_auto("PAPERFEED_VECTOR_EF_SEARCH")
 # Most memory PostgreSQL may use to build the pgvector index (the graph needs about 2 KB
 # a paper at 384 dimensions; a build that spills to disk is many times slower).
 PAPERFEED_PGVECTOR_BUILD_MEMORY_MB = int(
     os.environ.get("PAPERFEED_PGVECTOR_BUILD_MEMORY_MB", "1024")
 )
-# Work bounds of a lexical search on SQLite (speed on large instances; docs/search.md):
-# a word in more papers than this, beside rarer words, only adds to their papers' scores...
-PAPERFEED_SEARCH_COMMON_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_COMMON_POSTINGS", "50000"))
+# Work bounds of a lexical search (speed on large instances; docs/search.md): a word in
+# more papers than this, beside rarer words, only adds to their papers' scores... ("auto":
+# 50,000 on SQLite, 10,000 on PostgreSQL, whose ranking costs more per paper)
+PAPERFEED_SEARCH_COMMON_POSTINGS = env_count_or_auto("PAPERFEED_SEARCH_COMMON_POSTINGS")
 # ...the "any of the words" pass keeps the rarest words whose papers add up to this...
-PAPERFEED_SEARCH_LOOSE_POSTINGS = int(os.environ.get("PAPERFEED_SEARCH_LOOSE_POSTINGS", "50000"))
+PAPERFEED_SEARCH_LOOSE_POSTINGS = env_count_or_auto("PAPERFEED_SEARCH_LOOSE_POSTINGS")
 # ...and a pass left with only words over those ranks at most this many of their papers,
 # the most recently added.
 PAPERFEED_SEARCH_RANK_LIMIT = int(os.environ.get("PAPERFEED_SEARCH_RANK_LIMIT", "2000"))

@@ -6,6 +6,7 @@ ts_rank has no inverse document frequency, so on SciFact it ranks below BM25 (0.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 from django.db import connection
@@ -30,6 +31,8 @@ RANK_WEIGHTS = "{0.1, 1.0, 0.4, 1.0}"
 RANK_FUNCTION = "ts_rank"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
 CHUNK = 1_000
+# Word counts up to this are exact; above, the planner's estimate (count_matches).
+EXACT_COUNT_BELOW = 5_000
 
 # PostgreSQL's parser takes "<script>" for an XML tag and drops it, while the query side
 # (and SQLite's FTS5) sees the word "script": angle brackets and ampersands become spaces
@@ -100,10 +103,24 @@ class PostgresBackend(SearchBackend):
         return done
 
     def count_matches(self, term: Term, cap: int) -> int:
+        """The planner's estimate from ANALYZE's lexeme statistics (one planning, about
+        0.2 ms) where it is large: counting the papers of a common word through the GIN
+        index reads each of them, tens of ms. Small estimates are counted exactly, which
+        is then cheap. The bounds only need to tell common words from rare ones."""
+        tsquery = "to_tsquery('english', %s)"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} "
-                "WHERE document @@ to_tsquery('english', %s) LIMIT %s) s",
+                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} WHERE document @@ {tsquery}",
+                [_term_sql(term)],
+            )
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+            if estimate > EXACT_COUNT_BELOW:
+                return min(estimate, cap)
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE document @@ {tsquery} "
+                "LIMIT %s) s",
                 [_term_sql(term), cap],
             )
             return cursor.fetchone()[0]
