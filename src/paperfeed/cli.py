@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from datetime import date
+from pathlib import Path
 
 log = logging.getLogger("paperfeed")
 
@@ -276,6 +277,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from paperfeed.transfer import export_to
+
+    migrate()
+    if args.output == "-":
+        counts = export_to(sys.stdout, embeddings=not args.no_embeddings)
+    else:
+        path = Path(args.output)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("w", encoding="utf-8") as stream:
+            counts = export_to(stream, embeddings=not args.no_embeddings)
+        partial.replace(path)  # a file at `output` is always a whole export
+    summary = ", ".join(f"{label} {n:,}" for label, n in counts.items() if n)
+    print(f"exported {sum(counts.values()):,} rows: {summary}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from paperfeed.transfer import TransferError, import_from
+
+    migrate()
+    try:
+        counts = import_from(Path(args.file))
+    except TransferError as exc:
+        print(f"paperfeed import: {exc}", file=sys.stderr)
+        return 1
+    summary = ", ".join(f"{label} {n:,}" for label, n in counts.items())
+    print(f"imported {sum(counts.values()):,} rows: {summary}")
+    if "search.paperembedding" in counts:
+        print("run `paperfeed index` to build the vector index file now (else on first search)")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -386,6 +420,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--per-day", type=int, default=40)
     demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser("export", help="write all of this instance's data to one file")
+    export.add_argument("output", nargs="?", default="-", help="a file (default: stdout)")
+    export.add_argument(
+        "--no-embeddings", action="store_true", help="leave the embeddings out (recomputed later)"
+    )
+    export.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="load an export into this empty instance")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
 
     manage = sub.add_parser("manage", help="run a Django management command (createsuperuser, ...)")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
