@@ -181,6 +181,9 @@ def test_vector_index_follows_the_database_engine(corpus, settings):
     new = Paper.objects.get(arxiv_id="2409.05678")
     vector = PaperEmbedding.objects.get(paper=new).as_array()
     assert hnsw.search(vector, 1)[0][0] == new.pk
+    # pgvector's ef_search stops at 1,000 (the auto breadth at 1M papers is 1,024).
+    settings.PAPERFEED_VECTOR_EF_SEARCH = 5_000
+    assert hnsw.search(vector, 1)[0][0] == new.pk
 
 
 def test_fast_graph_gives_the_same_vectors(settings):

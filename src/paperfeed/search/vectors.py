@@ -30,6 +30,7 @@ from django.db.models import Exists, OuterRef
 from paperfeed.search.models import EmbeddingState, PaperEmbedding, PaperVector
 
 AUTO_THRESHOLD = 50_000
+PGVECTOR_MAX_EF = 1_000  # hnsw.ef_search's upper limit
 Neighbour = tuple[int, float]  # (paper id, cosine similarity)
 
 
@@ -308,7 +309,11 @@ class PgvectorIndex(VectorIndex):
             return []
         ndim = self.ndim
         with transaction.atomic(), connection.cursor() as cursor:
-            ef = max(expansion_search(self.version[0] if self.version else 0), int(k))
+            # pgvector takes 1 to 1,000 (an error beyond: the auto value at 1M is 1,024).
+            ef = min(
+                PGVECTOR_MAX_EF,
+                max(expansion_search(self.version[0] if self.version else 0), int(k)),
+            )
             cursor.execute(f"SET LOCAL hnsw.ef_search = {ef}")
             # The same expression as the index's, and the model as a literal the planner
             # can match against the partial index's WHERE.
