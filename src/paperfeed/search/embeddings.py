@@ -126,30 +126,33 @@ def runnable_graph(model: Path, wanted: str) -> tuple[str, bytes | str]:
         )
     if wanted == "source":
         return "source", str(model)
+    if wanted == "int8":
+        try:
+            return "int8", str(quantized(model))
+        except Exception:  # noqa: BLE001 - any quantiser failure leaves a working model
+            log.warning("embedding graph: int8 quantisation failed; using fp32", exc_info=True)
     fast = without_nan_guards(model)
     if fast is None:
         log.info("embedding graph: %s has no NaN guards to drop (or no onnx package)", model)
-    if wanted == "int8":
-        try:
-            return "int8", str(quantized(model, fast))
-        except Exception:  # noqa: BLE001 - any quantiser failure leaves a working model
-            log.warning("embedding graph: int8 quantisation failed; using fp32", exc_info=True)
     return ("fast", fast) if fast is not None else ("source", str(model))
 
 
-def quantized(model: Path, fast: bytes | None) -> Path:
+def quantized(model: Path) -> Path:
     """The int8 graph of `model`, made on first use and kept under PAPERFEED_MODEL_CACHE,
-    named by the source's digest and the ONNX Runtime version that made it (each process
-    after the first loads it in a few milliseconds instead of 2-3 s)."""
+    named by the model file's digest and the ONNX Runtime version that made it: each
+    process after the first hashes the file and loads the result (tens of ms) instead of
+    editing and quantising the graph (about 3 s)."""
     import onnxruntime
 
-    source = fast if fast is not None else model.read_bytes()
-    digest = hashlib.sha256(source).hexdigest()[:16]
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
     folder = Path(settings.PAPERFEED_MODEL_CACHE)
     target = folder / f"{model.stem}-{digest}-ort{onnxruntime.__version__}-int8.onnx"
     if target.is_file():
         return target
     import tempfile
+
+    fast = without_nan_guards(model)
+    source = fast if fast is not None else model.read_bytes()
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
