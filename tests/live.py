@@ -66,6 +66,26 @@ def live_environment(home: Path) -> dict[str, str]:
     return env
 
 
+def run_cli(
+    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`paperfeed ARGS` in a process of its own with this environment (an instance's home
+    and database, as live_environment makes)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paperfeed", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"paperfeed {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
+    return done
+
+
 @pytest.fixture
 def live_env(tmp_path) -> dict[str, str]:
     """Environment for a fresh instance: its own home, and its own database on PostgreSQL."""
@@ -142,19 +162,7 @@ class Server:
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess:
         """`paperfeed ARGS` against this instance's home and database."""
-        done = subprocess.run(
-            [sys.executable, "-m", "paperfeed", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=timeout,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(
-                f"paperfeed {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-            )
-        return done
+        return run_cli(self.env, *args, check=check, timeout=timeout)
 
     def manage(self, *args: str) -> str:
         """`paperfeed manage ARGS` (a Django management command) against this instance;

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,13 @@ from paperfeed.digests import services as digests
 from paperfeed.digests.models import FollowedAuthor, SavedSearch
 from paperfeed.papers.demo import fill_demo
 from paperfeed.papers.models import Author, Paper
-from tests.live import live_environment
+from tests.live import live_environment, run_cli
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def paperfeed(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "paperfeed", *args],
-        env=env, capture_output=True, text=True, encoding="utf-8", timeout=300,
-    )  # fmt: skip
+    return run_cli(env, *args, check=False, timeout=300)
 
 
 def rows(path: Path) -> dict[tuple[str, object], dict]:

@@ -207,16 +207,25 @@ def trending(request: HttpRequest) -> HttpResponse:
     )
 
 
-def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+def _stored_paper(arxiv_id: str, route: str):
+    """The stored paper a URL names, or a permanent redirect to the same route with the
+    bare id (versioned or old forms); 404 for anything else."""
     try:
         canonical, _version = parse_arxiv_id(arxiv_id)
     except RecordError as exc:
         raise Http404("Not an arXiv id.") from exc
     if canonical != arxiv_id:
-        return redirect("papers:detail", arxiv_id=canonical, permanent=True)
+        return redirect(route, arxiv_id=canonical, permanent=True)
     paper = selectors.paper_by_id(canonical)
     if paper is None:
         raise Http404(f"No paper {canonical} here yet.")
+    return paper
+
+
+def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _stored_paper(arxiv_id, "papers:detail")
+    if isinstance(paper, HttpResponse):
+        return paper
     authors = selectors.authors_of(paper)
     return render(
         request,
@@ -233,15 +242,9 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """The paper page as Markdown (the Hugging Face client's `read_paper`)."""
-    try:
-        canonical, _version = parse_arxiv_id(arxiv_id)
-    except RecordError as exc:
-        raise Http404("Not an arXiv id.") from exc
-    if canonical != arxiv_id:
-        return redirect("papers:markdown", arxiv_id=canonical, permanent=True)
-    paper = selectors.paper_by_id(canonical)
-    if paper is None:
-        raise Http404(f"No paper {canonical} here yet.")
+    paper = _stored_paper(arxiv_id, "papers:markdown")
+    if isinstance(paper, HttpResponse):
+        return paper
     text = markdown_page.paper_markdown(paper, request.build_absolute_uri(paper.get_absolute_url()))
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"  # a public read, as the API's
